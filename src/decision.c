@@ -1,0 +1,242 @@
+/*-------------------------------------------------------------------------
+ *
+ * decision.c
+ *	  Pure health policy: maps one observation of a node to a health status
+ *	  and the set of reasons behind it.
+ *
+ * The rules are a table.  Each rule names the failure it guards against, its
+ * reason (a stable name) and its severity; the status of a node is the worst
+ * severity among the rules that match, and the reasons are all of them.
+ *
+ * No I/O, no allocation, no PostgreSQL headers: see decision.h.
+ *
+ * Copyright (c) 2026, innoquim_failover developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stddef.h>
+
+#include "decision.h"
+
+typedef bool (*IqfRulePredicate) (const IqfHealthInput *in,
+								  const IqfHealthConfig *cfg);
+
+typedef struct IqfRule
+{
+	IqfReason	reason;
+	IqfHealthStatus severity;
+	const char *name;
+	IqfRulePredicate applies;
+} IqfRule;
+
+/*
+ * Guards against trusting a dead monitor: without a running monitor nothing
+ * else in the snapshot is current, so this rule alone decides (see
+ * iqf_decision_health).
+ */
+static bool
+rule_monitor_not_running(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	(void) cfg;
+	return !in->monitor_running || !in->snapshot_valid;
+}
+
+/* Guards against a hung monitor whose last answer is frozen in place. */
+static bool
+rule_snapshot_stale(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	return in->monitor_running && in->snapshot_valid &&
+		in->sample_age_us > cfg->stale_after_us;
+}
+
+/* Guards against a primary that has silently lost its failover targets. */
+static bool
+rule_too_few_standbys(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	return !in->in_recovery && in->streaming_standbys < cfg->min_standbys;
+}
+
+/*
+ * Guards against reading a standby as current while its upstream is gone,
+ * without yet calling the primary dead: a short loss (a walreceiver restart,
+ * a primary restart) degrades only.
+ */
+static bool
+rule_upstream_lost(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	return in->in_recovery && in->upstream == IQF_UPSTREAM_LOST &&
+		in->upstream_lost_us <= cfg->upstream_timeout_us;
+}
+
+/* Guards against routing to a standby whose primary has been gone too long. */
+static bool
+rule_primary_unavailable(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	return in->in_recovery && in->upstream == IQF_UPSTREAM_LOST &&
+		in->upstream_lost_us > cfg->upstream_timeout_us;
+}
+
+/* Guards against a connected receiver that is not receiving WAL. */
+static bool
+rule_upstream_not_streaming(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	(void) cfg;
+	return in->in_recovery && in->upstream == IQF_UPSTREAM_CONNECTED;
+}
+
+/* Guards against serving reads that are too far behind (bytes). */
+static bool
+rule_lag_bytes(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	return in->in_recovery && in->upstream == IQF_UPSTREAM_STREAMING &&
+		cfg->max_lag_bytes >= 0 && in->lag_bytes > cfg->max_lag_bytes;
+}
+
+/* Guards against serving reads that are too far behind (time). */
+static bool
+rule_lag_time(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	return in->in_recovery && in->upstream == IQF_UPSTREAM_STREAMING &&
+		cfg->max_lag_us >= 0 && in->lag_us > cfg->max_lag_us;
+}
+
+/* Indexed by IqfReason. */
+static const IqfRule rules[IQF_NUM_REASONS] = {
+	{IQF_REASON_MONITOR_NOT_RUNNING, IQF_UNHEALTHY, "monitor_not_running", rule_monitor_not_running},
+	{IQF_REASON_SNAPSHOT_STALE, IQF_UNHEALTHY, "snapshot_stale", rule_snapshot_stale},
+	{IQF_REASON_TOO_FEW_STANDBYS, IQF_DEGRADED, "too_few_standbys", rule_too_few_standbys},
+	{IQF_REASON_UPSTREAM_LOST, IQF_DEGRADED, "upstream_lost", rule_upstream_lost},
+	{IQF_REASON_PRIMARY_UNAVAILABLE, IQF_UNHEALTHY, "primary_unavailable", rule_primary_unavailable},
+	{IQF_REASON_UPSTREAM_NOT_STREAMING, IQF_DEGRADED, "upstream_not_streaming", rule_upstream_not_streaming},
+	{IQF_REASON_LAG_BYTES, IQF_DEGRADED, "lag_bytes_exceeded", rule_lag_bytes},
+	{IQF_REASON_LAG_TIME, IQF_DEGRADED, "lag_time_exceeded", rule_lag_time},
+};
+
+/*
+ * iqf_decision_health
+ *		Apply every rule to one observation.
+ *
+ * A snapshot from a monitor that is not running, or that has not refreshed
+ * it in time, says nothing reliable about the node: in that case only the
+ * monitor rules are evaluated, and the node is unhealthy.
+ */
+IqfHealthResult
+iqf_decision_health(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	IqfHealthResult result = {IQF_HEALTHY, 0};
+	int			i;
+
+	for (i = 0; i < IQF_NUM_REASONS; i++)
+	{
+		const IqfRule *rule = &rules[i];
+
+		if (!rule->applies(in, cfg))
+			continue;
+		result.reasons |= 1u << rule->reason;
+		if (rule->severity > result.status)
+			result.status = rule->severity;
+		/* monitor rules come first and make the rest meaningless */
+		if (rule->reason == IQF_REASON_MONITOR_NOT_RUNNING ||
+			rule->reason == IQF_REASON_SNAPSHOT_STALE)
+			break;
+	}
+	return result;
+}
+
+const char *
+iqf_decision_status_name(IqfHealthStatus status)
+{
+	switch (status)
+	{
+		case IQF_HEALTHY:
+			return "healthy";
+		case IQF_DEGRADED:
+			return "degraded";
+		case IQF_UNHEALTHY:
+			return "unhealthy";
+	}
+	return "unknown";
+}
+
+const char *
+iqf_decision_reason_name(IqfReason reason)
+{
+	if ((int) reason < 0 || reason >= IQF_NUM_REASONS)
+		return "unknown";
+	return rules[reason].name;
+}
+
+IqfHealthStatus
+iqf_decision_reason_severity(IqfReason reason)
+{
+	if ((int) reason < 0 || reason >= IQF_NUM_REASONS)
+		return IQF_UNHEALTHY;
+	return rules[reason].severity;
+}
+
+/*
+ * A snapshot is stale when the monitor has missed three samples and a
+ * second more: long enough to ride out a slow tick on a loaded machine,
+ * short enough that a hung monitor is noticed within seconds.
+ */
+int64_t
+iqf_decision_stale_after_us(int64_t monitor_interval_us)
+{
+	return 3 * monitor_interval_us + 1000000;
+}
+
+void
+iqf_lag_ring_reset(IqfLagRing *ring)
+{
+	ring->count = 0;
+	ring->next = 0;
+}
+
+/* Record a sample, but only when the received LSN has moved. */
+void
+iqf_lag_ring_add(IqfLagRing *ring, int64_t now_us, uint64_t received_lsn)
+{
+	if (ring->count > 0)
+	{
+		int			last = (ring->next + IQF_LAG_RING_SIZE - 1) % IQF_LAG_RING_SIZE;
+
+		if (ring->samples[last].lsn == received_lsn)
+			return;
+		/* a receiver restarted at an older position: start over */
+		if (ring->samples[last].lsn > received_lsn)
+			iqf_lag_ring_reset(ring);
+	}
+	ring->samples[ring->next].t_us = now_us;
+	ring->samples[ring->next].lsn = received_lsn;
+	ring->next = (ring->next + 1) % IQF_LAG_RING_SIZE;
+	if (ring->count < IQF_LAG_RING_SIZE)
+		ring->count++;
+}
+
+/*
+ * Replay delay: see decision.h.  Returns 0 when caught up, -1 when nothing
+ * is known (no samples).
+ */
+int64_t
+iqf_lag_replay_us(const IqfLagRing *ring, int64_t now_us,
+				  uint64_t received_lsn, uint64_t replay_lsn)
+{
+	int			oldest;
+	int			i;
+
+	if (replay_lsn >= received_lsn)
+		return 0;
+	if (ring->count == 0)
+		return -1;
+
+	oldest = (ring->next + IQF_LAG_RING_SIZE - ring->count) % IQF_LAG_RING_SIZE;
+	for (i = 0; i < ring->count; i++)
+	{
+		const IqfLagSample *s = &ring->samples[(oldest + i) % IQF_LAG_RING_SIZE];
+
+		if (s->lsn > replay_lsn)
+			return now_us > s->t_us ? now_us - s->t_us : 0;
+	}
+	/* replay is behind received_lsn but every sample is at or below it */
+	return 0;
+}
