@@ -16,7 +16,10 @@ OBJS = \
 	src/worker.o \
 	src/report.o \
 	src/conninfo.o \
-	src/sql_api.o
+	src/sql_api.o \
+	src/http_request.o \
+	src/http_response.o \
+	src/http_server.o
 PGFILEDESC = "innoquim_failover - health, role and failover from inside PostgreSQL"
 
 DATA = sql/innoquim_failover--1.0.sql
@@ -30,6 +33,7 @@ PROVE_FLAGS = -I $(srcdir)/test/perl
 
 PG_CPPFLAGS = -I$(libpq_srcdir)
 SHLIB_LINK_INTERNAL = $(libpq)
+SHLIB_LINK = -lhttp_parser
 
 EXTRA_CLEAN = tmp_regress test/unit/decision_test test/unit/*.o
 

@@ -25,6 +25,7 @@ IQF_DEPS=(
 	postgresql-client-15
 	libpq-dev
 	libipc-run-perl
+	libhttp-parser-dev
 	perl
 	make
 	gcc

@@ -40,6 +40,12 @@ int			iqf_min_standbys = 1;
 int			iqf_max_lag_kb = 16 * 1024;
 int			iqf_max_lag_time_ms = 30000;
 int			iqf_upstream_timeout_ms = 10000;
+int			iqf_http_port = 0;
+char	   *iqf_http_listen_addresses = NULL;
+int			iqf_http_max_connections = 256;
+int			iqf_http_request_timeout_ms = 2000;
+int			iqf_http_idle_timeout_ms = 60000;
+int			iqf_http_max_request_size = 8192;
 
 void		_PG_init(void);
 
@@ -71,6 +77,84 @@ check_node_name(char **newval, void **extra, GucSource source)
 		}
 	}
 	return true;
+}
+
+/* A list of host names or addresses, or "*": checked by getaddrinfo later. */
+static bool
+check_listen_addresses(char **newval, void **extra, GucSource source)
+{
+	const char *p;
+
+	if (*newval == NULL)
+		return true;
+	for (p = *newval; *p; p++)
+	{
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || strchr("*.:-_, ", *p) != NULL))
+		{
+			GUC_check_errdetail("innoquim_failover.http_listen_addresses is a comma-separated list of host names or addresses, or \"*\".");
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+define_http_settings(void)
+{
+	DefineCustomIntVariable("innoquim_failover.http_port",
+							"TCP port of the HTTP health endpoint; 0 turns it off.",
+							"Off by default: a database server should not open a new port unasked, and several instances on one host would collide on any fixed default.",
+							&iqf_http_port,
+							0, 0, 65535,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("innoquim_failover.http_listen_addresses",
+							   "Addresses the HTTP health endpoint listens on.",
+							   "Comma-separated host names or addresses; \"*\" for all.",
+							   &iqf_http_listen_addresses,
+							   "localhost",
+							   PGC_SIGHUP,
+							   GUC_LIST_INPUT,
+							   check_listen_addresses, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.http_max_connections",
+							"Open HTTP connections; beyond it the connection idle longest is closed.",
+							NULL,
+							&iqf_http_max_connections,
+							256, 1, 10000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.http_request_timeout",
+							"Time a client has to send a whole request, or to read an answer.",
+							"Guards against slow clients that would otherwise hold a connection forever.",
+							&iqf_http_request_timeout_ms,
+							2000, 100, 60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.http_idle_timeout",
+							"Time an idle keep-alive HTTP connection stays open.",
+							NULL,
+							&iqf_http_idle_timeout_ms,
+							60000, 1000, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.http_max_request_size",
+							"Largest request line plus headers the HTTP endpoint reads (431 beyond).",
+							NULL,
+							&iqf_http_max_request_size,
+							8192, 1024, 65536,
+							PGC_SIGHUP,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
 }
 
 static void
@@ -130,6 +214,7 @@ define_settings(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	define_http_settings();
 	MarkGUCPrefixReserved("innoquim_failover");
 }
 
@@ -154,6 +239,22 @@ register_monitor(void)
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "iqf_monitor_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover monitor");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover monitor");
+	RegisterBackgroundWorker(&worker);
+
+	/*
+	 * The HTTP endpoint is a process of its own so that no client can delay
+	 * the monitor.  It only reads shared memory, so it starts with the
+	 * postmaster and answers (503) even before the monitor runs.  It is
+	 * always registered, so that http_port can be turned on by a reload.
+	 */
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "innoquim_failover");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "iqf_http_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover http");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover http");
 	RegisterBackgroundWorker(&worker);
 }
 

@@ -19,6 +19,12 @@ extern int	iqf_min_standbys;
 extern int	iqf_max_lag_kb;
 extern int	iqf_max_lag_time_ms;
 extern int	iqf_upstream_timeout_ms;
+extern int	iqf_http_port;
+extern char *iqf_http_listen_addresses;
+extern int	iqf_http_max_connections;
+extern int	iqf_http_request_timeout_ms;
+extern int	iqf_http_idle_timeout_ms;
+extern int	iqf_http_max_request_size;
 
 extern void iqf_node_name(char *buf, size_t len);
 extern void iqf_health_config(IqfHealthConfig *cfg);

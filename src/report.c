@@ -170,8 +170,8 @@ iqf_report_reasons_text(StringInfo buf, uint32 reasons)
 		appendStringInfoString(buf, "none");
 }
 
-static void
-json_key(StringInfo buf, const char *key, bool *first)
+void
+iqf_json_key(StringInfo buf, const char *key, bool *first)
 {
 	if (!*first)
 		appendStringInfoString(buf, ", ");
@@ -180,42 +180,42 @@ json_key(StringInfo buf, const char *key, bool *first)
 	appendStringInfoString(buf, ": ");
 }
 
-static void
-json_str(StringInfo buf, const char *key, const char *val, bool *first)
+void
+iqf_json_str(StringInfo buf, const char *key, const char *val, bool *first)
 {
-	json_key(buf, key, first);
+	iqf_json_key(buf, key, first);
 	if (val == NULL || val[0] == '\0')
 		appendStringInfoString(buf, "null");
 	else
 		escape_json(buf, val);
 }
 
-static void
-json_int(StringInfo buf, const char *key, int64 val, bool null, bool *first)
+void
+iqf_json_int(StringInfo buf, const char *key, int64 val, bool null, bool *first)
 {
-	json_key(buf, key, first);
+	iqf_json_key(buf, key, first);
 	if (null)
 		appendStringInfoString(buf, "null");
 	else
 		appendStringInfo(buf, INT64_FORMAT, val);
 }
 
-static void
-json_num(StringInfo buf, const char *key, double val, bool null, bool *first)
+void
+iqf_json_num(StringInfo buf, const char *key, double val, bool null, bool *first)
 {
-	json_key(buf, key, first);
+	iqf_json_key(buf, key, first);
 	if (null)
 		appendStringInfoString(buf, "null");
 	else
 		appendStringInfo(buf, "%.6f", val);
 }
 
-static void
-json_time(StringInfo buf, const char *key, TimestampTz t, bool *first)
+void
+iqf_json_time(StringInfo buf, const char *key, TimestampTz t, bool *first)
 {
 	char		tbuf[MAXDATELEN + 1];
 
-	json_key(buf, key, first);
+	iqf_json_key(buf, key, first);
 	if (t == 0)
 		appendStringInfoString(buf, "null");
 	else
@@ -252,22 +252,22 @@ json_primary(StringInfo buf, const IqfSnapshot *snap, const char *self_host)
 	appendStringInfoChar(buf, '{');
 	if (!snap->in_recovery)
 	{
-		json_str(buf, "status", "connected", &first);
-		json_str(buf, "name", snap->node_name, &first);
-		json_str(buf, "host", self_host, &first);
-		json_int(buf, "port", PostPortNumber, false, &first);
-		json_time(buf, "since", snap->role_since, &first);
+		iqf_json_str(buf, "status", "connected", &first);
+		iqf_json_str(buf, "name", snap->node_name, &first);
+		iqf_json_str(buf, "host", self_host, &first);
+		iqf_json_int(buf, "port", PostPortNumber, false, &first);
+		iqf_json_time(buf, "since", snap->role_since, &first);
 	}
 	else
 	{
 		const IqfUpstream *up = &snap->upstream;
 		bool		connected = up->state != IQF_UPSTREAM_LOST;
 
-		json_str(buf, "status", connected ? "connected" : "unavailable", &first);
-		json_str(buf, "host", up->sender_host, &first);
-		json_int(buf, "port", up->sender_port, up->sender_port == 0, &first);
-		json_str(buf, "receiver_status", up->status, &first);
-		json_time(buf, "since", connected ? up->connected_since : up->disconnected_since, &first);
+		iqf_json_str(buf, "status", connected ? "connected" : "unavailable", &first);
+		iqf_json_str(buf, "host", up->sender_host, &first);
+		iqf_json_int(buf, "port", up->sender_port, up->sender_port == 0, &first);
+		iqf_json_str(buf, "receiver_status", up->status, &first);
+		iqf_json_time(buf, "since", connected ? up->connected_since : up->disconnected_since, &first);
 	}
 	appendStringInfoChar(buf, '}');
 }
@@ -284,15 +284,15 @@ json_replicas(StringInfo buf, const IqfSnapshot *snap, const char *self_host)
 		bool		first = true;
 
 		appendStringInfoChar(buf, '{');
-		json_str(buf, "name", snap->node_name, &first);
-		json_str(buf, "host", self_host, &first);
-		json_int(buf, "port", PostPortNumber, false, &first);
-		json_str(buf, "status", snap->upstream.status, &first);
-		json_key(buf, "readonly", &first);
+		iqf_json_str(buf, "name", snap->node_name, &first);
+		iqf_json_str(buf, "host", self_host, &first);
+		iqf_json_int(buf, "port", PostPortNumber, false, &first);
+		iqf_json_str(buf, "status", snap->upstream.status, &first);
+		iqf_json_key(buf, "readonly", &first);
 		appendStringInfoString(buf, "true");
-		json_int(buf, "lag_bytes", snap->lag_bytes, snap->lag_bytes < 0, &first);
-		json_num(buf, "replay_lag_seconds", seconds(snap->lag_us), snap->lag_us < 0, &first);
-		json_str(buf, "sync_state", NULL, &first);
+		iqf_json_int(buf, "lag_bytes", snap->lag_bytes, snap->lag_bytes < 0, &first);
+		iqf_json_num(buf, "replay_lag_seconds", seconds(snap->lag_us), snap->lag_us < 0, &first);
+		iqf_json_str(buf, "sync_state", NULL, &first);
 		appendStringInfoChar(buf, '}');
 	}
 	for (i = 0; i < snap->n_standbys; i++)
@@ -305,15 +305,15 @@ json_replicas(StringInfo buf, const IqfSnapshot *snap, const char *self_host)
 		if (i > 0 || snap->in_recovery)
 			appendStringInfoString(buf, ", ");
 		appendStringInfoChar(buf, '{');
-		json_str(buf, "name", sb->application_name, &first);
-		json_str(buf, "host", sb->client_addr, &first);
-		json_str(buf, "status", sb->state, &first);
-		json_key(buf, "readonly", &first);
+		iqf_json_str(buf, "name", sb->application_name, &first);
+		iqf_json_str(buf, "host", sb->client_addr, &first);
+		iqf_json_str(buf, "status", sb->state, &first);
+		iqf_json_key(buf, "readonly", &first);
 		appendStringInfoString(buf, "true");
-		json_int(buf, "lag_bytes", lag, lag < 0, &first);
-		json_num(buf, "replay_lag_seconds", lag_s, lag_s < 0, &first);
-		json_str(buf, "sync_state", sb->sync_state, &first);
-		json_time(buf, "connected_since", sb->connected_since, &first);
+		iqf_json_int(buf, "lag_bytes", lag, lag < 0, &first);
+		iqf_json_num(buf, "replay_lag_seconds", lag_s, lag_s < 0, &first);
+		iqf_json_str(buf, "sync_state", sb->sync_state, &first);
+		iqf_json_time(buf, "connected_since", sb->connected_since, &first);
 		appendStringInfoChar(buf, '}');
 	}
 	appendStringInfoChar(buf, ']');
@@ -338,12 +338,12 @@ iqf_report_health_json(const IqfSnapshot *snap, int monitor_pid, TimestampTz now
 	own_host(self_host, sizeof(self_host));
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	json_str(&buf, "status", iqf_decision_status_name(h.status), &first);
-	json_str(&buf, "role", iqf_report_role(snap), &first);
-	json_str(&buf, "node", snap->node_name, &first);
-	json_int(&buf, "timeline", snap->timeline, !snap->valid, &first);
+	iqf_json_str(&buf, "status", iqf_decision_status_name(h.status), &first);
+	iqf_json_str(&buf, "role", iqf_report_role(snap), &first);
+	iqf_json_str(&buf, "node", snap->node_name, &first);
+	iqf_json_int(&buf, "timeline", snap->timeline, !snap->valid, &first);
 
-	json_key(&buf, "reasons", &first);
+	iqf_json_key(&buf, "reasons", &first);
 	appendStringInfoChar(&buf, '[');
 	rfirst = true;
 	for (r = 0; r < IQF_NUM_REASONS; r++)
@@ -355,8 +355,8 @@ iqf_report_health_json(const IqfSnapshot *snap, int monitor_pid, TimestampTz now
 				appendStringInfoString(&buf, ", ");
 			rfirst = false;
 			appendStringInfoChar(&buf, '{');
-			json_str(&buf, "reason", iqf_decision_reason_name(r), &f);
-			json_key(&buf, "detail", &f);
+			iqf_json_str(&buf, "reason", iqf_decision_reason_name(r), &f);
+			iqf_json_key(&buf, "detail", &f);
 			{
 				StringInfoData d;
 
@@ -369,11 +369,11 @@ iqf_report_health_json(const IqfSnapshot *snap, int monitor_pid, TimestampTz now
 		}
 	appendStringInfoChar(&buf, ']');
 
-	json_key(&buf, "primary", &first);
+	iqf_json_key(&buf, "primary", &first);
 	json_primary(&buf, snap, self_host);
-	json_key(&buf, "replicas", &first);
+	iqf_json_key(&buf, "replicas", &first);
 	json_replicas(&buf, snap, self_host);
-	json_time(&buf, "checked_at", snap->valid ? snap->sampled_at : 0, &first);
+	iqf_json_time(&buf, "checked_at", snap->valid ? snap->sampled_at : 0, &first);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }

@@ -25,4 +25,11 @@ extern void iqf_report_reasons_text(StringInfo buf, uint32 reasons);
 extern char *iqf_report_health_json(const IqfSnapshot *snap, int monitor_pid,
 									TimestampTz now);
 
+/* JSON output helpers: "key": value, with a comma unless *first */
+extern void iqf_json_key(StringInfo buf, const char *key, bool *first);
+extern void iqf_json_str(StringInfo buf, const char *key, const char *val, bool *first);
+extern void iqf_json_int(StringInfo buf, const char *key, int64 val, bool null, bool *first);
+extern void iqf_json_num(StringInfo buf, const char *key, double val, bool null, bool *first);
+extern void iqf_json_time(StringInfo buf, const char *key, TimestampTz t, bool *first);
+
 #endif							/* IQF_REPORT_H */
