@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "decision.h"
 
@@ -189,7 +190,29 @@ void
 iqf_lag_ring_reset(IqfLagRing *ring)
 {
 	ring->count = 0;
-	ring->next = 0;
+}
+
+/* Drop the inner sample whose neighbours are closest in time. */
+static void
+lag_ring_thin(IqfLagRing *ring)
+{
+	int			best = 1;
+	int64_t		best_gap = -1;
+	int			i;
+
+	for (i = 1; i < ring->count - 1; i++)
+	{
+		int64_t		gap = ring->samples[i + 1].t_us - ring->samples[i - 1].t_us;
+
+		if (best_gap < 0 || gap < best_gap)
+		{
+			best = i;
+			best_gap = gap;
+		}
+	}
+	memmove(&ring->samples[best], &ring->samples[best + 1],
+			sizeof(IqfLagSample) * (ring->count - best - 1));
+	ring->count--;
 }
 
 /* Record a sample, but only when the received LSN has moved. */
@@ -198,19 +221,19 @@ iqf_lag_ring_add(IqfLagRing *ring, int64_t now_us, uint64_t received_lsn)
 {
 	if (ring->count > 0)
 	{
-		int			last = (ring->next + IQF_LAG_RING_SIZE - 1) % IQF_LAG_RING_SIZE;
+		const IqfLagSample *last = &ring->samples[ring->count - 1];
 
-		if (ring->samples[last].lsn == received_lsn)
+		if (last->lsn == received_lsn)
 			return;
 		/* a receiver restarted at an older position: start over */
-		if (ring->samples[last].lsn > received_lsn)
+		if (last->lsn > received_lsn)
 			iqf_lag_ring_reset(ring);
 	}
-	ring->samples[ring->next].t_us = now_us;
-	ring->samples[ring->next].lsn = received_lsn;
-	ring->next = (ring->next + 1) % IQF_LAG_RING_SIZE;
-	if (ring->count < IQF_LAG_RING_SIZE)
-		ring->count++;
+	if (ring->count == IQF_LAG_RING_SIZE)
+		lag_ring_thin(ring);
+	ring->samples[ring->count].t_us = now_us;
+	ring->samples[ring->count].lsn = received_lsn;
+	ring->count++;
 }
 
 /*
@@ -221,7 +244,6 @@ int64_t
 iqf_lag_replay_us(const IqfLagRing *ring, int64_t now_us,
 				  uint64_t received_lsn, uint64_t replay_lsn)
 {
-	int			oldest;
 	int			i;
 
 	if (replay_lsn >= received_lsn)
@@ -229,10 +251,9 @@ iqf_lag_replay_us(const IqfLagRing *ring, int64_t now_us,
 	if (ring->count == 0)
 		return -1;
 
-	oldest = (ring->next + IQF_LAG_RING_SIZE - ring->count) % IQF_LAG_RING_SIZE;
 	for (i = 0; i < ring->count; i++)
 	{
-		const IqfLagSample *s = &ring->samples[(oldest + i) % IQF_LAG_RING_SIZE];
+		const IqfLagSample *s = &ring->samples[i];
 
 		if (s->lsn > replay_lsn)
 			return now_us > s->t_us ? now_us - s->t_us : 0;

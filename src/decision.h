@@ -95,9 +95,15 @@ extern int64_t iqf_decision_stale_after_us(int64_t monitor_interval_us);
  * advances.  The replay delay is then the age of the oldest sample whose
  * received LSN is beyond the replay LSN: the WAL that is still waiting to be
  * replayed arrived no later than that sample.  The answer is a lower bound,
- * exact to within one monitor interval, and 0 when replay has caught up with
- * what was received.  Unlike now() - pg_last_xact_replay_timestamp(), it does
- * not grow on an idle primary.
+ * exact to within one monitor interval while the ring is not full, and 0
+ * when replay has caught up with what was received.  Unlike
+ * now() - pg_last_xact_replay_timestamp(), it does not grow on an idle
+ * primary.
+ *
+ * When the ring is full, the sample whose neighbours are closest in time is
+ * dropped (never the oldest or the newest), so the ring keeps covering the
+ * whole time replay has been behind, however long, with precision that
+ * degrades gracefully instead of forgetting the start of the delay.
  */
 #define IQF_LAG_RING_SIZE 128
 
@@ -109,8 +115,7 @@ typedef struct IqfLagSample
 
 typedef struct IqfLagRing
 {
-	int			count;			/* valid samples, <= IQF_LAG_RING_SIZE */
-	int			next;			/* slot of the next sample */
+	int			count;			/* valid samples, oldest first */
 	IqfLagSample samples[IQF_LAG_RING_SIZE];
 } IqfLagRing;
 

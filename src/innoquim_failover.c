@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -278,16 +279,25 @@ iqf_node_name(char *buf, size_t len)
 {
 	if (iqf_node_name_guc && iqf_node_name_guc[0] != '\0')
 		strlcpy(buf, iqf_node_name_guc, len);
-	else if (cluster_name && cluster_name[0] != '\0')
-		strlcpy(buf, cluster_name, len);
 	else
 	{
-		char		host[256];
+		char	   *p;
 
-		if (gethostname(host, sizeof(host)) != 0)
-			strlcpy(host, "localhost", sizeof(host));
-		host[sizeof(host) - 1] = '\0';
-		snprintf(buf, len, "%s:%d", host, PostPortNumber);
+		if (cluster_name && cluster_name[0] != '\0')
+			strlcpy(buf, cluster_name, len);
+		else
+		{
+			char		host[256];
+
+			if (gethostname(host, sizeof(host)) != 0)
+				strlcpy(host, "localhost", sizeof(host));
+			host[sizeof(host) - 1] = '\0';
+			snprintf(buf, len, "%s:%d", host, PostPortNumber);
+		}
+		/* derived names follow the same character rule as the setting */
+		for (p = buf; *p; p++)
+			if (!(isalnum((unsigned char) *p) || strchr("_-.:", *p) != NULL))
+				*p = '_';
 	}
 }
 

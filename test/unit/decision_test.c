@@ -259,17 +259,37 @@ run_lag_cases(void)
 	iqf_lag_ring_add(&ring, S(20), 10);
 	ok(ring.count == 1, "received LSN going backwards resets the ring");
 
-	/* the ring wraps and keeps the newest IQF_LAG_RING_SIZE samples */
+	/* a full ring thins itself and never forgets when the delay began */
 	iqf_lag_ring_reset(&ring);
 	for (i = 1; i <= IQF_LAG_RING_SIZE + 10; i++)
 		iqf_lag_ring_add(&ring, S(i), (uint64_t) i * 10);
 	ok(ring.count == IQF_LAG_RING_SIZE, "ring holds at most IQF_LAG_RING_SIZE samples");
-	ok(iqf_lag_replay_us(&ring, S(IQF_LAG_RING_SIZE + 10), (uint64_t) (IQF_LAG_RING_SIZE + 10) * 10, 0)
-	   == S(IQF_LAG_RING_SIZE - 1),
-	   "after wrapping, the oldest retained sample bounds the lag");
+	ok(ring.samples[0].t_us == S(1) && ring.samples[ring.count - 1].t_us == S(IQF_LAG_RING_SIZE + 10),
+	   "thinning keeps the oldest and the newest sample");
+	ok(iqf_lag_replay_us(&ring, S(IQF_LAG_RING_SIZE + 10), (uint64_t) (IQF_LAG_RING_SIZE + 10) * 10, 5)
+	   == S(IQF_LAG_RING_SIZE + 9),
+	   "replay stuck since the first sample: lag covers the whole time, beyond the ring size");
 	ok(iqf_lag_replay_us(&ring, S(IQF_LAG_RING_SIZE + 10), (uint64_t) (IQF_LAG_RING_SIZE + 10) * 10,
 						 (uint64_t) (IQF_LAG_RING_SIZE + 9) * 10) == 0,
 	   "replay one sample behind at the same instant: 0 s");
+	{
+		int			j;
+		int			sorted = 1;
+
+		for (j = 1; j < ring.count; j++)
+			if (ring.samples[j].t_us <= ring.samples[j - 1].t_us ||
+				ring.samples[j].lsn <= ring.samples[j - 1].lsn)
+				sorted = 0;
+		ok(sorted, "thinned ring stays ordered by time and LSN");
+	}
+	{
+		/* a lower bound: the estimate never exceeds the true delay */
+		uint64_t	replay = 555;	/* first received at t = 56 s */
+		int64_t		est = iqf_lag_replay_us(&ring, S(200), (uint64_t) (IQF_LAG_RING_SIZE + 10) * 10, replay);
+
+		ok(est > 0 && est <= S(200) - S(56),
+		   "after thinning the estimate is still a lower bound of the true delay");
+	}
 }
 
 int
