@@ -29,7 +29,6 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf --temp-instance=tmp_reg
 
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS = -I $(srcdir)/test/perl
 
 PG_CPPFLAGS = -I$(libpq_srcdir)
 SHLIB_LINK_INTERNAL = $(libpq)
@@ -40,6 +39,9 @@ EXTRA_CLEAN = tmp_regress test/unit/decision_test test/unit/*.o
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# after pgxs, which resets PROVE_FLAGS: shared TAP helpers live in test/perl
+PROVE_FLAGS += -I $(srcdir)/test/perl
 
 ifneq ($(MAJORVERSION),15)
 $(error innoquim_failover supports PostgreSQL 15 only; $(PG_CONFIG) reports $(MAJORVERSION))
