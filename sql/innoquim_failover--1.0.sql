@@ -34,7 +34,12 @@ CREATE FUNCTION _health(
     OUT lag_bytes bigint,
     OUT lag_seconds double precision,
     OUT status_since timestamptz,
-    OUT status_changes bigint)
+    OUT status_changes bigint,
+    OUT cluster_primary text,
+    OUT term bigint,
+    OUT failover_phase text,
+    OUT voters integer,
+    OUT votes integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'iqf_health'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -101,11 +106,93 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'iqf_health_json'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+-- Failover: messages between nodes (called by the agents over libpq),
+-- membership, pause/resume, and the views of this node's failover state.
+
+CREATE FUNCTION lease(
+    p_term bigint, p_primary text, p_acked_lsn pg_lsn, p_sync_set text,
+    p_paused boolean, p_registry text, p_registry_version bigint,
+    OUT granted boolean, OUT term bigint, OUT node text, OUT detail text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'iqf_sql_lease'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION vote(
+    p_term bigint, p_candidate text, p_candidate_lsn pg_lsn, p_priority integer,
+    p_pre_vote boolean,
+    OUT granted boolean, OUT term bigint, OUT node text, OUT detail text,
+    OUT received_lsn pg_lsn)
+RETURNS record
+AS 'MODULE_PATHNAME', 'iqf_sql_vote'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION dead(p_term bigint, p_primary text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'iqf_sql_dead'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION register_node(name text, conninfo text, kind text DEFAULT 'data')
+RETURNS void
+AS 'MODULE_PATHNAME', 'iqf_sql_register_node'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION unregister_node(name text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'iqf_sql_unregister_node'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION pause()
+RETURNS void
+AS 'MODULE_PATHNAME', 'iqf_sql_pause'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION resume()
+RETURNS void
+AS 'MODULE_PATHNAME', 'iqf_sql_resume'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION _nodes(
+    OUT name text,
+    OUT kind text,
+    OUT conninfo text,
+    OUT is_self boolean,
+    OUT registry_version bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'iqf_sql_nodes'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION _failover(
+    OUT phase text,
+    OUT primary_name text,
+    OUT term bigint,
+    OUT voted_for text,
+    OUT voters integer,
+    OUT quorum integer,
+    OUT auto_failover_active boolean,
+    OUT paused boolean,
+    OUT votes integer,
+    OUT lease_enforced boolean,
+    OUT lease_remaining_ms double precision,
+    OUT failovers bigint,
+    OUT lost_at timestamptz,
+    OUT decided_at timestamptz,
+    OUT promoted_at timestamptz,
+    OUT first_write_at timestamptz,
+    OUT decide_ms double precision,
+    OUT promote_ms double precision,
+    OUT first_write_ms double precision,
+    OUT failover_timeout_ms bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'iqf_sql_failover'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 CREATE VIEW role AS SELECT * FROM _role();
 CREATE VIEW health AS SELECT * FROM _health();
 CREATE VIEW replication AS SELECT * FROM _replication();
 CREATE VIEW upstream AS SELECT * FROM _upstream();
 CREATE VIEW events AS SELECT * FROM _events() ORDER BY seq DESC;
+CREATE VIEW nodes AS SELECT * FROM _nodes();
+CREATE VIEW failover AS SELECT * FROM _failover();
 
 COMMENT ON VIEW role IS 'this node''s role: primary or standby, timeline, since when';
 COMMENT ON VIEW health IS 'this node''s health: healthy, degraded or unhealthy, and why';
@@ -113,6 +200,8 @@ COMMENT ON VIEW replication IS 'on a primary, one row per standby streaming from
 COMMENT ON VIEW upstream IS 'on a standby, its WAL receiver and the primary it follows';
 COMMENT ON VIEW events IS 'recent state transitions of this node, newest first';
 COMMENT ON FUNCTION health_json() IS 'health answer as JSON, shaped like GET /api/health/';
+COMMENT ON VIEW nodes IS 'the cluster''s registered nodes (voters), as this node knows them';
+COMMENT ON VIEW failover IS 'this node''s view of the cluster: primary, term, votes, lease and last failover timings';
 
 -- Readable by superusers and members of pg_monitor only.
 REVOKE ALL ON SCHEMA @extschema@ FROM PUBLIC;
@@ -123,5 +212,25 @@ REVOKE ALL ON FUNCTION _role(), _health(), _replication(), _upstream(), _events(
 GRANT EXECUTE ON FUNCTION _role(), _health(), _replication(), _upstream(), _events(),
     health_json() TO pg_monitor;
 
-REVOKE ALL ON role, health, replication, upstream, events FROM PUBLIC;
-GRANT SELECT ON role, health, replication, upstream, events TO pg_monitor;
+REVOKE ALL ON role, health, replication, upstream, events, nodes, failover FROM PUBLIC;
+GRANT SELECT ON role, health, replication, upstream, events, nodes, failover TO pg_monitor;
+REVOKE ALL ON FUNCTION _nodes(), _failover() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION _nodes(), _failover() TO pg_monitor;
+
+-- Changing state: superusers, and members of innoquim_failover_control
+-- (the role the agents of other nodes connect as, and operators).
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'innoquim_failover_control') THEN
+    CREATE ROLE innoquim_failover_control NOLOGIN;
+  END IF;
+END $$;
+GRANT USAGE ON SCHEMA @extschema@ TO innoquim_failover_control;
+REVOKE ALL ON FUNCTION lease(bigint, text, pg_lsn, text, boolean, text, bigint),
+    vote(bigint, text, pg_lsn, integer, boolean), dead(bigint, text),
+    register_node(text, text, text), unregister_node(text), pause(), resume()
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lease(bigint, text, pg_lsn, text, boolean, text, bigint),
+    vote(bigint, text, pg_lsn, integer, boolean), dead(bigint, text),
+    register_node(text, text, text), unregister_node(text), pause(), resume()
+    TO innoquim_failover_control;

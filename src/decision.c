@@ -54,7 +54,7 @@ rule_snapshot_stale(const IqfHealthInput *in, const IqfHealthConfig *cfg)
 static bool
 rule_too_few_standbys(const IqfHealthInput *in, const IqfHealthConfig *cfg)
 {
-	return !in->in_recovery && in->streaming_standbys < cfg->min_standbys;
+	return !in->in_recovery && !in->is_witness && in->streaming_standbys < cfg->min_standbys;
 }
 
 /*

@@ -59,6 +59,7 @@ typedef struct IqfHealthInput
 	bool		snapshot_valid; /* the monitor has published at least once */
 	int64_t		sample_age_us;	/* now - time of the snapshot */
 	bool		in_recovery;
+	bool		is_witness;		/* votes only: never judged as a primary */
 	int			streaming_standbys; /* walsenders in state streaming */
 	IqfUpstreamState upstream;	/* IQF_UPSTREAM_NONE on a primary */
 	int64_t		upstream_lost_us;	/* how long it has been lost, if LOST */

@@ -25,10 +25,20 @@
 
 #include "http_request.h"
 
+/*
+ * While iqf_http_reader_feed() runs the parser, parser.data points to this:
+ * the reader, and where the bytes being fed end.
+ */
+typedef struct FeedContext
+{
+	IqfHttpReader *reader;
+	const char *end;
+} FeedContext;
+
 static IqfHttpReader *
 reader_of(http_parser *p)
 {
-	return (IqfHttpReader *) p->data;
+	return ((FeedContext *) p->data)->reader;
 }
 
 static int
@@ -77,8 +87,15 @@ on_url(http_parser *p, const char *at, size_t len)
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
-	/* 4 more for ": " and CRLF, so that many tiny headers count too */
-	return count_header_bytes(reader_of(p), len + 4);
+	FeedContext *ctx = p->data;
+
+	/*
+	 * 4 more for ": " and CRLF, so that many tiny headers count too.  A name
+	 * split across reads comes in pieces; the 4 are counted once, with the
+	 * piece that ends the name (one that stops short of the end of the bytes
+	 * fed), so that how the request was cut into reads does not matter.
+	 */
+	return count_header_bytes(ctx->reader, len + (at + len < ctx->end ? 4 : 0));
 }
 
 static int
@@ -109,6 +126,8 @@ decode(const char *src, size_t len, char *dst, size_t dstlen, bool plus_is_space
 	size_t		i;
 	size_t		o = 0;
 
+	if (dstlen == 0)
+		return false;			/* not even room for the NUL */
 	for (i = 0; i < len; i++)
 	{
 		int			c = (unsigned char) src[i];
@@ -229,19 +248,23 @@ iqf_http_reader_init(IqfHttpReader *reader, size_t max_header_bytes)
 {
 	memset(reader, 0, sizeof(*reader));
 	http_parser_init(&reader->parser, HTTP_REQUEST);
-	reader->parser.data = reader;
 	reader->max_header_bytes = max_header_bytes;
 }
 
 size_t
 iqf_http_reader_feed(IqfHttpReader *reader, const char *data, size_t len)
 {
+	FeedContext ctx;
 	size_t		n;
 	enum http_errno err;
 
 	if (reader->error_status != 0 || reader->request.complete || len == 0)
 		return 0;
+	ctx.reader = reader;
+	ctx.end = data + len;
+	reader->parser.data = &ctx;
 	n = http_parser_execute(&reader->parser, &settings, data, len);
+	reader->parser.data = NULL;
 	err = HTTP_PARSER_ERRNO(&reader->parser);
 	if (err == HPE_PAUSED && reader->request.complete)
 		return n;
@@ -251,7 +274,15 @@ iqf_http_reader_feed(IqfHttpReader *reader, const char *data, size_t len)
 			reader->error_status = (err == HPE_HEADER_OVERFLOW) ? 431 : 400;
 		return n;
 	}
-	if (reader->parser.upgrade && !reader->request.complete)
+
+	/*
+	 * Stopped short without an error or a complete request: http-parser
+	 * stops early only at the end of an upgrade request, which our pause has
+	 * already made complete, so this is a safety net against dropping bytes.
+	 * (Not parser.upgrade: that flag stays set after an upgrade request, and
+	 * is set while an upgrade request's body is still coming.)
+	 */
+	if (n < len && !reader->request.complete)
 		reader->error_status = 400;
 	return n;
 }

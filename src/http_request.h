@@ -20,8 +20,8 @@
 
 #include <http_parser.h>
 
-#define IQF_HTTP_MAX_PATH	256
-#define IQF_HTTP_MAX_QUERY	512
+#define IQF_HTTP_MAX_PATH	(IQF_HTTP_MAX_URL + 1)
+#define IQF_HTTP_MAX_QUERY	(IQF_HTTP_MAX_URL + 1)
 #define IQF_HTTP_MAX_URL	1024	/* longer: 414 */
 
 typedef enum IqfHttpMethod

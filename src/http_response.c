@@ -17,6 +17,7 @@
 
 #include "utils/timestamp.h"
 
+#include "ha_state.h"
 #include "http_response.h"
 #include "report.h"
 #include "state.h"
@@ -93,7 +94,9 @@ trustworthy(IqfHealthResult h)
 static bool
 primary_ok(const IqfSnapshot *snap, IqfHealthResult h)
 {
-	return trustworthy(h) && snap->valid && !snap->in_recovery;
+	/* a witness or a fenced node is never advertised for writes */
+	return trustworthy(h) && snap->valid && !snap->in_recovery &&
+		!iqf_ha_is_witness() && iqf_ha_writes_allowed();
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "utils/guc.h"
 
 #include "innoquim_failover.h"
+#include "fence.h"
 #include "state.h"
 
 #if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
@@ -47,6 +48,18 @@ int			iqf_http_max_connections = 256;
 int			iqf_http_request_timeout_ms = 2000;
 int			iqf_http_idle_timeout_ms = 60000;
 int			iqf_http_max_request_size = 8192;
+bool		iqf_auto_failover = true;
+int			iqf_priority = 100;
+int			iqf_fence_timeout_ms = 2000;
+int			iqf_failover_timeout_ms = 3000;
+bool		iqf_node_kind_witness = false;
+static int	node_kind = 0;
+
+static const struct config_enum_entry node_kind_options[] = {
+	{"data", 0, false},
+	{"witness", 1, false},
+	{NULL, 0, false}
+};
 
 void		_PG_init(void);
 
@@ -159,6 +172,65 @@ define_http_settings(void)
 }
 
 static void
+assign_node_kind(int newval, void *extra)
+{
+	iqf_node_kind_witness = (newval == 1);
+}
+
+static void
+define_failover_settings(void)
+{
+	DefineCustomBoolVariable("innoquim_failover.auto_failover",
+							 "Promote a standby automatically when the primary is lost.",
+							 "Needs at least three registered voters (two data nodes and a witness, or three data nodes).",
+							 &iqf_auto_failover,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.priority",
+							"Preference of this standby as a failover candidate; 0 never promotes.",
+							"Candidates are ranked by received WAL, then priority, then name.",
+							&iqf_priority,
+							100, 0, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.fence_timeout",
+							"How long a primary's write lease lasts without renewal by a majority.",
+							"The primary renews it every quarter of this; set the same value on every node.",
+							&iqf_fence_timeout_ms,
+							2000, 200, 60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("innoquim_failover.failover_timeout",
+							"How long a voter waits after its last lease grant before it votes for a new primary.",
+							"Never less than fence_timeout * 1.1 + fence_timeout / 4 (clock drift and the request in flight); smaller values are raised to that.",
+							&iqf_failover_timeout_ms,
+							3000, 200, 600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	/* a postmaster setting can only be defined while preloading */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomEnumVariable("innoquim_failover.node_kind",
+							 "What this node is: data (primary or standby) or witness (votes only).",
+							 NULL,
+							 &node_kind,
+							 0,
+							 node_kind_options,
+							 PGC_POSTMASTER,
+							 0,
+							 NULL, assign_node_kind, NULL);
+}
+
+static void
 define_settings(void)
 {
 	DefineCustomStringVariable("innoquim_failover.node_name",
@@ -216,6 +288,7 @@ define_settings(void)
 							NULL, NULL, NULL);
 
 	define_http_settings();
+	define_failover_settings();
 	MarkGUCPrefixReserved("innoquim_failover");
 }
 
@@ -257,6 +330,20 @@ register_monitor(void)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover http");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover http");
 	RegisterBackgroundWorker(&worker);
+
+	/*
+	 * The failover agent: a process of its own so that waiting for peers
+	 * never delays the monitor.  Same start rule as the monitor.
+	 */
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "innoquim_failover");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "iqf_agent_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover agent");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover agent");
+	RegisterBackgroundWorker(&worker);
 }
 
 void
@@ -268,6 +355,7 @@ _PG_init(void)
 		return;
 
 	iqf_state_install_hooks();
+	iqf_fence_install_hooks();
 	register_monitor();
 }
 

@@ -25,6 +25,11 @@ extern int	iqf_http_max_connections;
 extern int	iqf_http_request_timeout_ms;
 extern int	iqf_http_idle_timeout_ms;
 extern int	iqf_http_max_request_size;
+extern bool iqf_auto_failover;
+extern int	iqf_priority;
+extern int	iqf_fence_timeout_ms;
+extern int	iqf_failover_timeout_ms;
+extern bool iqf_node_kind_witness;
 
 extern void iqf_node_name(char *buf, size_t len);
 extern void iqf_health_config(IqfHealthConfig *cfg);

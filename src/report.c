@@ -27,6 +27,10 @@
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
+#include "access/xlog.h"
+#include "ha_sql.h"
+#include "ha_state.h"
+#include "innoquim_failover.h"
 #include "report.h"
 
 int
@@ -41,10 +45,11 @@ iqf_report_streaming_standbys(const IqfSnapshot *snap)
 	return n;
 }
 
+/* primary, standby, witness or fenced (the last two from live state). */
 const char *
 iqf_report_role(const IqfSnapshot *snap)
 {
-	return snap->in_recovery ? "standby" : "primary";
+	return iqf_ha_role_name(snap->in_recovery);
 }
 
 static int64
@@ -66,6 +71,7 @@ iqf_report_health(const IqfSnapshot *snap, int monitor_pid, TimestampTz now)
 	in.snapshot_valid = snap->valid;
 	in.sample_age_us = snap->valid ? Max(now - snap->sampled_at, 0) : 0;
 	in.in_recovery = snap->in_recovery;
+	in.is_witness = iqf_ha_is_witness();
 	in.streaming_standbys = iqf_report_streaming_standbys(snap);
 	in.upstream = snap->in_recovery ? snap->upstream.state : IQF_UPSTREAM_NONE;
 	in.upstream_lost_us = upstream_lost_us(snap, now);
@@ -250,7 +256,21 @@ json_primary(StringInfo buf, const IqfSnapshot *snap, const char *self_host)
 	bool		first = true;
 
 	appendStringInfoChar(buf, '{');
-	if (!snap->in_recovery)
+	if (iqf_ha_is_witness())
+	{
+		IqfFailoverConfig cfg;
+		int64		since;
+		char		primary[IQF_NODE_NAME_LEN];
+
+		iqf_ha_failover_config(&cfg);
+		LWLockAcquire(iqf_ha->lock, LW_SHARED);
+		since = iqf_mono_us() - iqf_ha->last_grant_mono;
+		strlcpy(primary, iqf_ha->known_primary, sizeof(primary));
+		LWLockRelease(iqf_ha->lock);
+		iqf_json_str(buf, "status", since < cfg.failover_timeout_us && primary[0] ? "connected" : "unavailable", &first);
+		iqf_json_str(buf, "name", primary, &first);
+	}
+	else if (!snap->in_recovery)
 	{
 		iqf_json_str(buf, "status", "connected", &first);
 		iqf_json_str(buf, "name", snap->node_name, &first);
@@ -319,6 +339,34 @@ json_replicas(StringInfo buf, const IqfSnapshot *snap, const char *self_host)
 	appendStringInfoChar(buf, ']');
 }
 
+/* Failover view of the cluster: who is primary, term, votes, phase. */
+static void
+json_cluster(StringInfo buf)
+{
+	IqfHa		ha;
+	bool		first = true;
+	int			voters;
+
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	memcpy(&ha, iqf_ha, sizeof(IqfHa));
+	LWLockRelease(iqf_ha->lock);
+	voters = iqf_ha_voter_count(&ha.durable);
+	appendStringInfoChar(buf, '{');
+	iqf_json_str(buf, "primary", ha.known_primary, &first);
+	iqf_json_int(buf, "term", (int64) ha.durable.term, false, &first);
+	iqf_json_str(buf, "failover_state", ha.phase, &first);
+	iqf_json_int(buf, "voters", voters, false, &first);
+	iqf_json_int(buf, "quorum", iqf_failover_quorum(voters), false, &first);
+	iqf_json_int(buf, "votes", ha.votes, false, &first);
+	iqf_json_key(buf, "auto_failover", &first);
+	appendStringInfoString(buf, iqf_auto_failover && iqf_failover_enabled_for(voters) ? "true" : "false");
+	iqf_json_key(buf, "paused", &first);
+	appendStringInfoString(buf, ha.durable.paused ? "true" : "false");
+	iqf_json_key(buf, "accepting_writes", &first);
+	appendStringInfoString(buf, !RecoveryInProgress() && !iqf_ha_is_witness() && iqf_ha_writes_allowed() ? "true" : "false");
+	appendStringInfoChar(buf, '}');
+}
+
 /*
  * The health answer as JSON text, shaped like the original application's
  * GET /api/health/: status, role, node, primary {status, host, port},
@@ -373,6 +421,8 @@ iqf_report_health_json(const IqfSnapshot *snap, int monitor_pid, TimestampTz now
 	json_primary(&buf, snap, self_host);
 	iqf_json_key(&buf, "replicas", &first);
 	json_replicas(&buf, snap, self_host);
+	iqf_json_key(&buf, "cluster", &first);
+	json_cluster(&buf);
 	iqf_json_time(&buf, "checked_at", snap->valid ? snap->sampled_at : 0, &first);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;

@@ -26,6 +26,7 @@
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
+#include "ha_state.h"
 #include "innoquim_failover.h"
 #include "report.h"
 #include "state.h"
@@ -164,10 +165,10 @@ iqf_role(PG_FUNCTION_ARGS)
 		iqf_node_name(name, sizeof(name));
 
 	put_text(&row, name);
-	put_text(&row, in_recovery ? "standby" : "primary");
+	put_text(&row, iqf_ha_role_name(in_recovery));
 	put(&row, BoolGetDatum(in_recovery), false);
 	put(&row, Int64GetDatum(snap->timeline), !snap->valid);
-	put(&row, BoolGetDatum(!in_recovery), false);
+	put(&row, BoolGetDatum(!in_recovery && !iqf_ha_is_witness() && iqf_ha_writes_allowed()), false);
 	put_time(&row, snap->valid ? snap->role_since : 0);
 	put(&row, Int64GetDatum(snap->role_changes), false);
 	PG_RETURN_DATUM(row_datum(fcinfo, &row));
@@ -214,6 +215,18 @@ iqf_health(PG_FUNCTION_ARGS)
 	put_seconds(&row, snap->valid && snap->lag_us >= 0 ? snap->lag_us / 1000000.0 : -1);
 	put_time(&row, snap->valid ? snap->health_since : 0);
 	put(&row, Int64GetDatum(snap->health_changes), false);
+	{
+		IqfHa		ha;
+
+		LWLockAcquire(iqf_ha->lock, LW_SHARED);
+		memcpy(&ha, iqf_ha, sizeof(IqfHa));
+		LWLockRelease(iqf_ha->lock);
+		put_text(&row, ha.known_primary);
+		put(&row, Int64GetDatum((int64) ha.durable.term), false);
+		put_text(&row, ha.phase);
+		put(&row, Int32GetDatum(iqf_ha_voter_count(&ha.durable)), false);
+		put(&row, Int32GetDatum(ha.votes), false);
+	}
 	PG_RETURN_DATUM(row_datum(fcinfo, &row));
 }
 

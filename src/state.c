@@ -31,6 +31,7 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "ha_state.h"
 #include "state.h"
 
 typedef struct IqfShared
@@ -75,8 +76,9 @@ iqf_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(shared_size());
-	RequestNamedLWLockTranche("innoquim_failover", 1);
+	RequestAddinShmemSpace(add_size(shared_size(), iqf_ha_shmem_size()));
+	/* lock 0: snapshot and events; lock 1: failover state (ha_state.c) */
+	RequestNamedLWLockTranche("innoquim_failover", 2);
 }
 
 static void
@@ -98,6 +100,7 @@ iqf_shmem_startup(void)
 		iqf_shared->lock = &(GetNamedLWLockTranche("innoquim_failover"))->lock;
 		iqf_shared->snap.max_standbys = Max(max_wal_senders, 1);
 	}
+	iqf_ha_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -1,0 +1,842 @@
+/*-------------------------------------------------------------------------
+ *
+ * agent.c
+ *	  The failover agent: a background worker on every node that keeps the
+ *	  primary's write lease, elects and promotes a standby when the primary
+ *	  is lost, re-points the other standbys, and reports a dead postmaster.
+ *
+ * It follows doc/protocol.md; every rule it applies lives in failover.c
+ * (pure) or in the message handlers of ha_sql.c, which the agent calls
+ * in-process for its own node and through libpq (peer.c) for the others.
+ *
+ * On a primary: every lease_interval (fence_timeout / 4) it sends LEASE to
+ * every voter, counts the grants, and publishes the lease expiry that every
+ * backend's write check reads (fence.c).  When the lease runs out the node
+ * is fenced and sessions inside a write transaction are terminated.  A
+ * refusal from a voter in a newer term means a newer primary exists: the
+ * node stays fenced for good.
+ *
+ * On a standby: when, by its own voter rules, the primary is lost (a death
+ * certificate, or no lease granted for failover_timeout), an eligible
+ * standby runs a pre-vote and then a vote in the next term, and promotes
+ * itself with a majority.  A standby that learns of a new primary from its
+ * LEASE re-points primary_conninfo (ALTER SYSTEM through a connection to
+ * itself) and follows it on the new timeline.
+ *
+ * When the postmaster dies, the agent (its child) outlives it for a moment:
+ * on a primary it terminates the remaining sessions and sends DEAD to the
+ * voters, which lets them elect a successor without waiting out the lease.
+ *
+ * The agent writes no WAL and opens no transaction; it never blocks on a
+ * peer (non-blocking libpq, deadlines), and the monitor runs in another
+ * process, so health keeps refreshing whatever the agent waits for.
+ *
+ * Copyright (c) 2026, innoquim_failover developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "replication/syncrep.h"
+#include "replication/walsender_private.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/pmsignal.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "conninfo.h"
+#include "fence.h"
+#include "ha_sql.h"
+#include "ha_state.h"
+#include "innoquim_failover.h"
+#include "peer.h"
+
+PGDLLEXPORT void iqf_agent_main(Datum main_arg);
+
+enum
+{
+	KIND_LEASE = 1,
+	KIND_PREVOTE,
+	KIND_VOTE,
+	KIND_DEAD,
+	KIND_ALTER
+};
+
+typedef struct AgentPeer
+{
+	IqfPeer		p;
+	bool		in_use;
+	int64		grant_sent_at;	/* latest granted LEASE, on our clock */
+	int64		lease_sent_at;	/* latest LEASE sent */
+	uint64		granted_term;
+	bool		voted;			/* granted in the current campaign round */
+} AgentPeer;
+
+static AgentPeer peers[IQF_MAX_NODES];
+static IqfPeer self_conn;		/* to ourselves, for ALTER SYSTEM */
+static IqfPeer probe;			/* to the primary we lost */
+static char self_name[IQF_NODE_NAME_LEN];
+static int64 self_grant_at = 0;
+static uint64 registry_version_seen = (uint64) -1;
+static MemoryContext tick_cxt;
+
+/* campaign */
+static int	round_kind = 0;		/* 0, KIND_PREVOTE or KIND_VOTE */
+static uint64 round_term = 0;
+static int64 round_deadline = 0;
+static int64 round_started = 0;
+static int64 next_campaign_at = 0;
+static int	round_votes = 0;
+static bool promoting = false;
+static bool was_fenced = true;
+static bool lost_reported = false;
+
+static void
+set_phase(const char *phase)
+{
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	if (strcmp(iqf_ha->phase, phase) != 0)
+		strlcpy(iqf_ha->phase, phase, sizeof(iqf_ha->phase));
+	LWLockRelease(iqf_ha->lock);
+}
+
+static int
+lease_interval_ms(void)
+{
+	return Max(iqf_fence_timeout_ms / 4, 10);
+}
+
+/* Rebuild the peer list when the registry changes. */
+static void
+sync_peers(const IqfDurable *d, int64 now)
+{
+	int			i;
+
+	if (d->registry_version == registry_version_seen)
+		return;
+	registry_version_seen = d->registry_version;
+	for (i = 0; i < IQF_MAX_NODES; i++)
+	{
+		if (peers[i].in_use)
+			iqf_peer_close(&peers[i].p, now, 0);
+		peers[i].in_use = false;
+	}
+	for (i = 0; i < d->n_nodes; i++)
+	{
+		if (strcmp(d->nodes[i].name, self_name) == 0)
+		{
+			if (strcmp(self_conn.conninfo, d->nodes[i].conninfo) != 0)
+			{
+				iqf_peer_close(&self_conn, now, 0);
+				iqf_peer_init(&self_conn, self_name, d->nodes[i].conninfo);
+			}
+			continue;
+		}
+		iqf_peer_init(&peers[i].p, d->nodes[i].name, d->nodes[i].conninfo);
+		peers[i].in_use = true;
+		peers[i].grant_sent_at = 0;
+	}
+}
+
+/* ---------------------------------------------------------------- primary */
+
+static void
+acked_state(uint64 *acked, StringInfo sync_set)
+{
+	int			i;
+
+	LWLockAcquire(SyncRepLock, LW_SHARED);
+	*acked = WalSndCtl->lsn[SYNC_REP_WAIT_FLUSH];
+	LWLockRelease(SyncRepLock);
+	if (!SyncRepConfig)
+	{
+		*acked = 0;
+		return;
+	}
+	/* the standbys now considered synchronous, by application_name */
+	{
+		SyncRepStandbyData *sync = NULL;
+		int			n = SyncRepGetCandidateStandbys(&sync);
+
+		for (i = 0; i < n; i++)
+		{
+			int			j;
+			int			nb = pgstat_fetch_stat_numbackends();
+
+			for (j = 1; j <= nb; j++)
+			{
+				LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(j);
+
+				if (l && l->backendStatus.st_procpid == sync[i].pid && l->backendStatus.st_appname)
+				{
+					if (sync_set->len > 0)
+						appendStringInfoChar(sync_set, ',');
+					appendStringInfoString(sync_set, l->backendStatus.st_appname);
+				}
+			}
+		}
+		if (sync)
+			pfree(sync);
+	}
+}
+
+static void
+send_leases(const IqfDurable *d, int64 now)
+{
+	IqfLeaseArgs a;
+	StringInfoData reg;
+	StringInfoData sync_set;
+	char		term_s[32],
+				acked_s[32],
+				ver_s[32];
+	const char *values[7];
+	uint64		term_after;
+	int			i;
+
+	initStringInfo(&reg);
+	initStringInfo(&sync_set);
+	iqf_ha_registry_serialize(d, &reg);
+	pgstat_clear_backend_activity_snapshot();
+	memset(&a, 0, sizeof(a));
+	a.term = d->term;
+	strlcpy(a.primary, self_name, sizeof(a.primary));
+	acked_state(&a.acked_lsn, &sync_set);
+	a.sync_set = sync_set.data;
+	a.paused = d->paused;
+	a.registry = reg.data;
+	a.registry_version = d->registry_version;
+
+	/* our own grant, in-process */
+	if (now - self_grant_at >= (int64) lease_interval_ms() * 1000 &&
+		iqf_ha_handle_lease(&a, &term_after) == IQF_GRANT)
+		self_grant_at = now;
+
+	snprintf(term_s, sizeof(term_s), UINT64_FORMAT, a.term);
+	snprintf(acked_s, sizeof(acked_s), "%X/%X", LSN_FORMAT_ARGS(a.acked_lsn));
+	snprintf(ver_s, sizeof(ver_s), UINT64_FORMAT, a.registry_version);
+	values[0] = term_s;
+	values[1] = self_name;
+	values[2] = acked_s;
+	values[3] = a.sync_set;
+	values[4] = a.paused ? "true" : "false";
+	values[5] = reg.data;
+	values[6] = ver_s;
+	for (i = 0; i < IQF_MAX_NODES; i++)
+	{
+		if (!peers[i].in_use)
+			continue;
+		/* each peer on its own cadence: a new connection is asked at once */
+		if (peers[i].p.state == IQF_PEER_DOWN)
+			iqf_peer_connect(&peers[i].p, now, lease_interval_ms());
+		else if (peers[i].p.state == IQF_PEER_IDLE &&
+				 now - peers[i].lease_sent_at >= (int64) lease_interval_ms() * 1000 &&
+				 iqf_peer_send(&peers[i].p, KIND_LEASE,
+							   "SELECT granted, term FROM innoquim_failover.lease($1::bigint, $2, $3::pg_lsn, $4, $5::boolean, $6, $7::bigint)",
+							   7, values, now, lease_interval_ms()))
+			peers[i].lease_sent_at = now;
+	}
+}
+
+static void
+become_superseded(uint64 newer_term, const char *by)
+{
+	if (pg_atomic_read_u32(&iqf_ha->superseded))
+		return;
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->superseded_by_term = newer_term;
+	LWLockRelease(iqf_ha->lock);
+	pg_atomic_write_u32(&iqf_ha->superseded, 1);
+	set_phase("superseded");
+	iqf_state_add_event("fenced", "node \"%s\" refused our lease: term " UINT64_FORMAT " is newer; fenced for good",
+						by, newer_term);
+}
+
+/* Publish the lease expiry from the grants we hold; fence or unfence. */
+static void
+update_lease(const IqfDurable *d, int64 now)
+{
+	int64		times[IQF_MAX_NODES + 1];
+	int			n = 0;
+	int			i;
+	int			quorum = iqf_failover_quorum(iqf_ha_voter_count(d));
+	int64		expiry;
+	bool		fenced;
+
+	if (self_grant_at)
+		times[n++] = self_grant_at;
+	for (i = 0; i < IQF_MAX_NODES; i++)
+		if (peers[i].in_use && peers[i].grant_sent_at && peers[i].granted_term == d->term)
+			times[n++] = peers[i].grant_sent_at;
+	expiry = iqf_failover_lease_expiry(times, n, quorum, (int64) iqf_fence_timeout_ms * 1000);
+	/* a lease only ever moves forward within a term */
+	if (expiry > (int64) pg_atomic_read_u64(&iqf_ha->lease_expiry_mono))
+		pg_atomic_write_u64(&iqf_ha->lease_expiry_mono, (uint64) expiry);
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->lease_grants = n;
+	LWLockRelease(iqf_ha->lock);
+
+	fenced = !iqf_ha_writes_allowed();
+	if (fenced && !was_fenced)
+	{
+		int			killed = iqf_fence_terminate_writers();
+
+		set_phase("fenced");
+		iqf_state_add_event("fenced", "write lease lost (%d of %d grants needed); %d write sessions terminated",
+							n, quorum, killed);
+	}
+	else if (!fenced && was_fenced)
+	{
+		set_phase("primary");
+		iqf_state_add_event("lease_acquired", "write lease held with %d grants of %d needed, term " UINT64_FORMAT,
+							n, quorum, d->term);
+	}
+	was_fenced = fenced;
+}
+
+/* ---------------------------------------------------------------- standby */
+
+static void
+send_votes(int kind, uint64 term, int64 now)
+{
+	char		term_s[32],
+				lsn_s[32],
+				prio_s[16];
+	const char *values[5];
+	uint64		lsn = iqf_ha_own_lsn();
+	int			i;
+
+	snprintf(term_s, sizeof(term_s), UINT64_FORMAT, term);
+	snprintf(lsn_s, sizeof(lsn_s), "%X/%X", LSN_FORMAT_ARGS(lsn));
+	snprintf(prio_s, sizeof(prio_s), "%d", iqf_priority);
+	values[0] = term_s;
+	values[1] = self_name;
+	values[2] = lsn_s;
+	values[3] = prio_s;
+	values[4] = kind == KIND_PREVOTE ? "true" : "false";
+	for (i = 0; i < IQF_MAX_NODES; i++)
+	{
+		if (!peers[i].in_use || peers[i].voted)
+			continue;
+		if (peers[i].p.state == IQF_PEER_DOWN)
+			iqf_peer_connect(&peers[i].p, now, 2 * lease_interval_ms());
+		else if (peers[i].p.state == IQF_PEER_IDLE)
+			iqf_peer_send(&peers[i].p, kind,
+						  "SELECT granted, term FROM innoquim_failover.vote($1::bigint, $2, $3::pg_lsn, $4::integer, $5::boolean)",
+						  5, values, now, 2 * lease_interval_ms());
+	}
+}
+
+/* Ask again the peers that connected after the round started. */
+static void
+resend_votes(int64 now)
+{
+	int			i;
+
+	for (i = 0; i < IQF_MAX_NODES; i++)
+		if (peers[i].in_use && !peers[i].voted && peers[i].p.state == IQF_PEER_IDLE)
+		{
+			send_votes(round_kind, round_term, now);
+			return;
+		}
+}
+
+static void
+start_round(int kind, uint64 term, int64 now)
+{
+	IqfVoteRequest req;
+	uint64		t,
+				lsn;
+
+	memset(&req, 0, sizeof(req));
+	req.term = term;
+	strlcpy(req.candidate, self_name, sizeof(req.candidate));
+	req.candidate_lsn = iqf_ha_own_lsn();
+	req.candidate_priority = iqf_priority;
+	req.pre_vote = kind == KIND_PREVOTE;
+	round_kind = kind;
+	round_term = term;
+	round_started = now;
+	round_deadline = now + (int64) 4 * lease_interval_ms() * 1000;
+	round_votes = iqf_ha_handle_vote(&req, &t, &lsn) == IQF_GRANT ? 1 : 0;
+	{
+		int			i;
+
+		for (i = 0; i < IQF_MAX_NODES; i++)
+			peers[i].voted = false;
+	}
+	set_phase(kind == KIND_PREVOTE ? "pre_vote" : "voting");
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->votes = round_votes;
+	iqf_ha->campaign_term = term;
+	LWLockRelease(iqf_ha->lock);
+	send_votes(kind, term, now);
+}
+
+static void
+promote(const IqfDurable *d, int64 now)
+{
+	int			i;
+
+	/* the votes are our first lease: granted at the time each was asked */
+	self_grant_at = round_started;
+	for (i = 0; i < IQF_MAX_NODES; i++)
+		if (peers[i].in_use && peers[i].voted)
+		{
+			peers[i].grant_sent_at = round_started;
+			peers[i].granted_term = round_term;
+		}
+	pg_atomic_write_u32(&iqf_ha->superseded, 0);
+	pg_atomic_write_u32(&iqf_ha->enforce, 1);
+	pg_atomic_write_u32(&iqf_ha->first_write_pending, 1);
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->t_decided = GetCurrentTimestamp();
+	strlcpy(iqf_ha->known_primary, self_name, sizeof(iqf_ha->known_primary));
+	iqf_ha->failovers++;
+	LWLockRelease(iqf_ha->lock);
+	update_lease(d, now);
+	iqf_state_add_event("promoting", "won term " UINT64_FORMAT " with %d of %d votes; promoting",
+						round_term, round_votes, iqf_failover_quorum(iqf_ha_voter_count(d)));
+	set_phase("promoting");
+	promoting = true;
+	round_kind = 0;
+	(void) DirectFunctionCall2(pg_promote, BoolGetDatum(false), Int32GetDatum(60));
+}
+
+static void
+campaign(const IqfDurable *d, int64 now)
+{
+	int			quorum = iqf_failover_quorum(iqf_ha_voter_count(d));
+
+	if (round_kind == 0)
+	{
+		if (now < next_campaign_at)
+			return;
+		start_round(KIND_PREVOTE, d->term + 1, now);
+		return;
+	}
+	if (round_votes >= quorum)
+	{
+		if (round_kind == KIND_PREVOTE)
+			start_round(KIND_VOTE, round_term, now);
+		else
+			promote(d, now);
+		return;
+	}
+	if (now >= round_deadline)
+	{
+		/* no majority: back off a little, with jitter against duels */
+		round_kind = 0;
+		next_campaign_at = now + (int64) (lease_interval_ms() + random() % (2 * lease_interval_ms())) * 1000;
+		set_phase("primary_lost");
+		return;
+	}
+	resend_votes(now);
+}
+
+/* Probe the primary we lost, to tell dead, restarting and unreachable apart. */
+static void
+probe_primary(const IqfDurable *d, int64 now)
+{
+	const IqfRegistryNode *n;
+	char		primary[IQF_NODE_NAME_LEN];
+
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	strlcpy(primary, iqf_ha->known_primary, sizeof(primary));
+	LWLockRelease(iqf_ha->lock);
+	n = primary[0] ? iqf_ha_find_node(d, primary) : NULL;
+	if (n == NULL)
+		return;
+	if (strcmp(probe.conninfo, n->conninfo) != 0)
+	{
+		iqf_peer_close(&probe, now, 0);
+		iqf_peer_init(&probe, n->name, n->conninfo);
+	}
+	if (probe.state == IQF_PEER_IDLE)
+		iqf_peer_close(&probe, now, 500);	/* one probe per half second */
+	if (probe.state == IQF_PEER_DOWN)
+		iqf_peer_connect(&probe, now, 1000);
+}
+
+/* Re-point primary_conninfo at the primary named in the latest LEASE. */
+static void
+follow(const IqfDurable *d, int64 now)
+{
+	char		primary[IQF_NODE_NAME_LEN];
+	char		following[IQF_NODE_NAME_LEN];
+	const IqfRegistryNode *n;
+	char		host_a[256],
+				host_b[256];
+	int			port_a,
+				port_b;
+
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	strlcpy(primary, iqf_ha->known_primary, sizeof(primary));
+	strlcpy(following, iqf_ha->following, sizeof(following));
+	LWLockRelease(iqf_ha->lock);
+	if (primary[0] == '\0' || strcmp(primary, following) == 0 || strcmp(primary, self_name) == 0)
+		return;
+	n = iqf_ha_find_node(d, primary);
+	if (n == NULL)
+		return;
+
+	iqf_conninfo_host_port(n->conninfo, host_a, sizeof(host_a), &port_a);
+	iqf_conninfo_host_port(PrimaryConnInfo, host_b, sizeof(host_b), &port_b);
+	if (strcmp(host_a, host_b) == 0 && port_a == port_b)
+	{
+		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+		strlcpy(iqf_ha->following, primary, sizeof(iqf_ha->following));
+		LWLockRelease(iqf_ha->lock);
+		return;
+	}
+	if (self_conn.conninfo[0] == '\0')
+		return;
+	if (self_conn.state == IQF_PEER_DOWN)
+		iqf_peer_connect(&self_conn, now, 2000);
+	else if (self_conn.state == IQF_PEER_IDLE)
+	{
+		StringInfoData sql;
+		StringInfoData ci;
+		char	   *lit;
+
+		initStringInfo(&ci);
+		appendStringInfo(&ci, "%s application_name=%s", n->conninfo, self_name);
+		lit = PQescapeLiteral(self_conn.conn, ci.data, ci.len);
+		if (lit == NULL)
+			return;
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "ALTER SYSTEM SET primary_conninfo TO %s; SELECT pg_reload_conf()", lit);
+		PQfreemem(lit);
+		if (iqf_peer_send(&self_conn, KIND_ALTER, sql.data, 0, NULL, now, 5000))
+			iqf_state_add_event("following", "re-pointing primary_conninfo to \"%s\" (term " UINT64_FORMAT ")",
+								primary, d->term);
+	}
+}
+
+/* ---------------------------------------------------------------- results */
+
+static void
+take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
+{
+	PGresult   *res = p->result;
+	int			kind = p->result_kind;
+	bool		ok;
+	bool		granted = false;
+	uint64		term = 0;
+
+	if (res == NULL)
+		return;
+	p->result = NULL;
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2;
+	if (ok)
+	{
+		granted = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		term = strtou64(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	if (kind == KIND_ALTER)
+	{
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		{
+			LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+			strlcpy(iqf_ha->following, iqf_ha->known_primary, sizeof(iqf_ha->following));
+			LWLockRelease(iqf_ha->lock);
+		}
+		PQclear(res);
+		return;
+	}
+	if (ap == NULL || !ok)
+	{
+		PQclear(res);
+		return;
+	}
+	if (kind == KIND_LEASE)
+	{
+		if (granted)
+		{
+			ap->grant_sent_at = p->result_sent_at;
+			ap->granted_term = d->term;
+		}
+		else if (term > d->term ||
+				 (term == d->term && strcmp(d->voted_for, self_name) != 0))
+			become_superseded(term, p->name);
+	}
+	else if ((kind == KIND_PREVOTE || kind == KIND_VOTE) && kind == round_kind && granted &&
+			 !ap->voted)
+	{
+		ap->voted = true;
+		round_votes++;
+		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+		iqf_ha->votes = round_votes;
+		LWLockRelease(iqf_ha->lock);
+	}
+	PQclear(res);
+}
+
+/* ---------------------------------------------------------- postmaster death */
+
+/*
+ * The postmaster is gone.  A primary terminates its sessions and tells the
+ * voters (DEAD), so they need not wait out its lease; then the agent exits.
+ */
+static void
+report_death(const IqfDurable *d)
+{
+	int64		now = iqf_mono_us();
+	int64		until = now + 500 * 1000;
+	char		term_s[32];
+	const char *values[2];
+	int			i;
+
+	pg_atomic_write_u64(&iqf_ha->lease_expiry_mono, 0);
+	if (RecoveryInProgress() || iqf_ha_is_witness() ||
+		!iqf_failover_enabled_for(iqf_ha_voter_count(d)))
+		proc_exit(1);
+	(void) iqf_fence_terminate_writers();
+	snprintf(term_s, sizeof(term_s), UINT64_FORMAT, d->term);
+	values[0] = term_s;
+	values[1] = self_name;
+	while ((now = iqf_mono_us()) < until)
+	{
+		bool		pending = false;
+
+		for (i = 0; i < IQF_MAX_NODES; i++)
+		{
+			IqfPeer    *p = &peers[i].p;
+
+			if (!peers[i].in_use || peers[i].granted_term == (uint64) -1)
+				continue;
+			iqf_peer_progress(p, now);
+			if (p->state == IQF_PEER_DOWN)
+				iqf_peer_connect(p, now, 400);
+			else if (p->state == IQF_PEER_IDLE && p->result_kind != KIND_DEAD)
+				iqf_peer_send(p, KIND_DEAD,
+							  "SELECT innoquim_failover.dead($1::bigint, $2)", 2, values, now, 400);
+			if (p->state == IQF_PEER_IDLE && p->result_kind == KIND_DEAD)
+				peers[i].granted_term = (uint64) -1;	/* delivered */
+			else
+				pending = true;
+		}
+		if (!pending)
+			break;
+		pg_usleep(2000);
+	}
+	ereport(LOG,
+			(errmsg("innoquim_failover agent: postmaster died; reported to the voters")));
+	proc_exit(1);
+}
+
+/* ---------------------------------------------------------------- main loop */
+
+static void
+tick(int64 now)
+{
+	IqfDurable	d;
+	IqfFailoverConfig cfg;
+	bool		in_recovery = RecoveryInProgress();
+	int			voters;
+	bool		enabled;
+
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	d = iqf_ha->durable;
+	LWLockRelease(iqf_ha->lock);
+	sync_peers(&d, now);
+	iqf_ha_failover_config(&cfg);
+	voters = iqf_ha_voter_count(&d);
+	enabled = iqf_auto_failover && iqf_failover_enabled_for(voters) && !iqf_ha_is_witness();
+
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->voters = voters;
+	iqf_ha->quorum = iqf_failover_quorum(voters);
+	LWLockRelease(iqf_ha->lock);
+
+	if (iqf_ha_is_witness())
+	{
+		set_phase("witness");
+		return;
+	}
+	if (!enabled)
+	{
+		pg_atomic_write_u32(&iqf_ha->enforce, 0);
+		set_phase(voters < 3 && voters > 0 ? "disabled_too_few_voters" :
+				  (iqf_auto_failover ? "idle" : "disabled"));
+		return;
+	}
+
+	if (!in_recovery)
+	{
+		if (promoting)
+		{
+			promoting = false;
+			LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+			iqf_ha->t_promoted = GetCurrentTimestamp();
+			LWLockRelease(iqf_ha->lock);
+			iqf_state_add_event("promoted", "promotion finished; primary of term " UINT64_FORMAT,
+								d.term);
+		}
+		pg_atomic_write_u32(&iqf_ha->enforce, 1);
+		send_leases(&d, now);
+		update_lease(&d, now);
+		return;
+	}
+
+	/* standby */
+	{
+		IqfVoter	v;
+		bool		lost;
+
+		LWLockAcquire(iqf_ha->lock, LW_SHARED);
+		iqf_ha_voter(&v, NULL);
+		LWLockRelease(iqf_ha->lock);
+
+		/* an election under way goes on until won, lost or superseded */
+		if (round_kind != 0)
+		{
+			if (d.term > round_term ||
+				(d.term == round_term && strcmp(d.voted_for, self_name) != 0))
+			{
+				round_kind = 0;
+				set_phase("following");
+			}
+			else
+			{
+				campaign(&d, now);
+				return;
+			}
+		}
+
+		lost = iqf_failover_primary_lost(&v, &cfg);
+		if (!lost)
+		{
+			lost_reported = false;
+			set_phase("following");
+			follow(&d, now);
+			return;
+		}
+		if (!lost_reported)
+		{
+			lost_reported = true;
+			LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+			iqf_ha->t_lost = GetCurrentTimestamp();
+			iqf_ha->t_decided = iqf_ha->t_promoted = iqf_ha->t_first_write = 0;
+			LWLockRelease(iqf_ha->lock);
+			iqf_state_add_event("primary_lost", "%s; primary probe: %s%s%s",
+								v.dead_certificate ? "primary reported its postmaster dead" :
+								"no lease granted for failover_timeout",
+								iqf_peer_probe_name(probe.probe),
+								probe.error[0] ? ": " : "", probe.error);
+			set_phase("primary_lost");
+		}
+		probe_primary(&d, now);
+		/* a primary that answers "starting up" is restarting: let it */
+		if (probe.probe == IQF_PROBE_STARTING && !v.dead_certificate)
+			return;
+		if (v.eligible && !v.paused)
+			campaign(&d, now);
+	}
+}
+
+static void
+agent_exit(int code, Datum arg)
+{
+	if (iqf_ha == NULL)
+		return;
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	if (iqf_ha->agent_pid == MyProcPid)
+		iqf_ha->agent_pid = 0;
+	LWLockRelease(iqf_ha->lock);
+}
+
+void
+iqf_agent_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("innoquim_failover agent");
+	iqf_ha_require();
+
+	iqf_node_name(self_name, sizeof(self_name));
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->agent_pid = MyProcPid;
+	LWLockRelease(iqf_ha->lock);
+	on_shmem_exit(agent_exit, (Datum) 0);
+	memset(peers, 0, sizeof(peers));
+	iqf_peer_init(&self_conn, self_name, "");
+	iqf_peer_init(&probe, "", "");
+	srandom((unsigned int) (MyProcPid ^ iqf_mono_us()));
+	tick_cxt = AllocSetContextCreate(TopMemoryContext, "innoquim_failover agent",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		WaitEventSet *wes;
+		WaitEvent	events[IQF_MAX_NODES + 4];
+		IqfDurable	durable;
+		int64		now = iqf_mono_us();
+		MemoryContext old;
+		int			i;
+		int			nev;
+		long		timeout = RecoveryInProgress() ? 20 : Max(lease_interval_ms() / 5, 10);
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			iqf_node_name(self_name, sizeof(self_name));
+		}
+
+		old = MemoryContextSwitchTo(tick_cxt);
+		LWLockAcquire(iqf_ha->lock, LW_SHARED);
+		durable = iqf_ha->durable;
+		LWLockRelease(iqf_ha->lock);
+		for (i = 0; i < IQF_MAX_NODES; i++)
+			if (peers[i].in_use)
+			{
+				iqf_peer_progress(&peers[i].p, now);
+				take_results(&peers[i].p, &peers[i], &durable);
+			}
+		iqf_peer_progress(&self_conn, now);
+		take_results(&self_conn, NULL, &durable);
+		iqf_peer_progress(&probe, now);
+		tick(now);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tick_cxt);
+
+		/* wait on the latch, postmaster death and every busy socket */
+		wes = CreateWaitEventSet(CurrentMemoryContext, IQF_MAX_NODES + 4);
+		AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(wes, WL_POSTMASTER_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (i = 0; i < IQF_MAX_NODES + 2; i++)
+		{
+			IqfPeer    *p = i < IQF_MAX_NODES ? (peers[i].in_use ? &peers[i].p : NULL) :
+			(i == IQF_MAX_NODES ? &self_conn : &probe);
+			int			flags = p ? iqf_peer_wait_flags(p) : 0;
+
+			if (flags)
+				AddWaitEventToSet(wes, flags, PQsocket(p->conn), NULL, NULL);
+		}
+		nev = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+		FreeWaitEventSet(wes);
+		for (i = 0; i < nev; i++)
+			if (events[i].events & WL_POSTMASTER_DEATH)
+				report_death(&durable);
+		ResetLatch(MyLatch);
+	}
+}

@@ -1,0 +1,187 @@
+/*-------------------------------------------------------------------------
+ *
+ * fence.c
+ *	  Fencing inside the server: a primary without a valid lease refuses
+ *	  writes, DDL and commits of write transactions.
+ *
+ * Three hooks, none of which a session can switch off:
+ *	- ExecutorStart: INSERT, UPDATE, DELETE, MERGE, SELECT FOR UPDATE/SHARE
+ *	  and data-modifying CTEs;
+ *	- ProcessUtility: every utility statement except a short list that
+ *	  cannot change data (transaction control, SET/SHOW, EXPLAIN, cursors,
+ *	  prepared statements, LISTEN/NOTIFY, DISCARD, LOCK, CALL/DO whose inner
+ *	  statements are checked on their own, COPY TO);
+ *	- pre-commit: any transaction that was assigned a transaction ID, so a
+ *	  write that got past the first two (a function, a trigger, a lease that
+ *	  expired mid-transaction) is rolled back instead of committed.
+ *
+ * Limits (see README): nextval() writes WAL without a transaction ID and is
+ * not stopped; a backend frozen between the pre-commit check and its commit
+ * record can finish that one commit when it resumes (under synchronous
+ * replication it can never be acknowledged).
+ *
+ * iqf_fence_terminate_writers() ends the sessions that are inside a write
+ * transaction when a node fences itself (SIGTERM, as pg_terminate_backend:
+ * never SIGKILL, which would restart the whole server).
+ *
+ * Copyright (c) 2026, innoquim_failover developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
+#include "utils/timestamp.h"
+
+#include "fence.h"
+#include "ha_state.h"
+
+static ExecutorStart_hook_type prev_executor_start = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void
+refuse(void)
+{
+	bool		superseded = iqf_ha && pg_atomic_read_u32(&iqf_ha->superseded) != 0;
+
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("innoquim_failover: this node is fenced and accepts no writes"),
+			 superseded ?
+			 errdetail("A newer primary was elected (term " UINT64_FORMAT "); this node was the primary before it.",
+					   iqf_ha->superseded_by_term) :
+			 errdetail("The node does not hold a write lease from a majority of voters."),
+			 errhint("Send writes to the current primary; see innoquim_failover.health on any node.")));
+}
+
+static void
+iqf_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		(queryDesc->operation != CMD_SELECT ||
+		 queryDesc->plannedstmt->hasModifyingCTE ||
+		 queryDesc->plannedstmt->rowMarks != NIL) &&
+		!iqf_ha_writes_allowed())
+		refuse();
+
+	if (prev_executor_start)
+		prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* Utility statements that cannot change data on their own. */
+static bool
+utility_is_harmless(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_TransactionStmt:
+		case T_VariableSetStmt:
+		case T_VariableShowStmt:
+		case T_ExplainStmt:
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+		case T_PrepareStmt:
+		case T_ExecuteStmt:
+		case T_DeallocateStmt:
+		case T_ListenStmt:
+		case T_UnlistenStmt:
+		case T_NotifyStmt:
+		case T_DiscardStmt:
+		case T_LockStmt:
+		case T_CallStmt:
+		case T_DoStmt:
+		case T_CheckPointStmt:
+			return true;
+		case T_CopyStmt:
+			return !((CopyStmt *) stmt)->is_from;
+		default:
+			return false;
+	}
+}
+
+static void
+iqf_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (!utility_is_harmless(pstmt->utilityStmt) && !iqf_ha_writes_allowed())
+		refuse();
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+/*
+ * The last line of defence, and the clock of the failover's "first write":
+ * a transaction with an ID commits only under a valid lease.
+ */
+static void
+iqf_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT)
+		return;
+	if (!TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		return;
+	if (!iqf_ha_writes_allowed())
+		refuse();
+	if (iqf_ha && pg_atomic_read_u32(&iqf_ha->first_write_pending) != 0 &&
+		pg_atomic_exchange_u32(&iqf_ha->first_write_pending, 0) != 0)
+	{
+		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+		iqf_ha->t_first_write = GetCurrentTimestamp();
+		LWLockRelease(iqf_ha->lock);
+	}
+}
+
+void
+iqf_fence_install_hooks(void)
+{
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = iqf_executor_start;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = iqf_process_utility;
+	RegisterXactCallback(iqf_xact_callback, NULL);
+}
+
+/*
+ * Terminate client sessions that are inside a write transaction (they hold
+ * a transaction ID).  Returns how many were signalled.
+ */
+int
+iqf_fence_terminate_writers(void)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	int			i;
+	int			killed = 0;
+
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+
+		if (local == NULL || local->backendStatus.st_backendType != B_BACKEND)
+			continue;
+		if (!TransactionIdIsValid(local->backend_xid))
+			continue;
+		if (local->backendStatus.st_procpid == MyProcPid)
+			continue;
+		if (kill(local->backendStatus.st_procpid, SIGTERM) == 0)
+			killed++;
+	}
+	return killed;
+}

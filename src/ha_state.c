@@ -1,0 +1,286 @@
+/*-------------------------------------------------------------------------
+ *
+ * ha_state.c
+ *	  Failover state: durable file, shared memory, and the write check
+ *	  every backend runs.
+ *
+ * Durable state (term, the vote given in it, the pause flag and the node
+ * registry) lives in $PGDATA/innoquim_failover.state, rewritten atomically
+ * (temporary file, fsync, durable rename) under the HA lock before any reply
+ * that depends on it, so a restarted voter never votes twice in one term.
+ * It is loaded into shared memory at server start (in the postmaster).  A
+ * file copied by pg_basebackup from another node keeps its term (terms only
+ * grow) but not that node's vote.
+ *
+ * The write check (iqf_ha_writes_allowed) reads three atomics and the
+ * CLOCK_BOOTTIME clock, so that a backend frozen and resumed judges the
+ * lease by the clock itself rather than by a flag someone forgot to clear.
+ *
+ * Copyright (c) 2026, innoquim_failover developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/shmem.h"
+
+#include "ha_state.h"
+#include "innoquim_failover.h"
+
+IqfHa	   *iqf_ha = NULL;
+
+int64
+iqf_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+Size
+iqf_ha_shmem_size(void)
+{
+	return MAXALIGN(sizeof(IqfHa));
+}
+
+void
+iqf_ha_require(void)
+{
+	iqf_state_require();
+	if (iqf_ha == NULL)
+		elog(ERROR, "innoquim_failover: failover state not initialized");
+}
+
+int
+iqf_ha_voter_count(const IqfDurable *d)
+{
+	return d->n_nodes;
+}
+
+const IqfRegistryNode *
+iqf_ha_find_node(const IqfDurable *d, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < d->n_nodes; i++)
+		if (strcmp(d->nodes[i].name, name) == 0)
+			return &d->nodes[i];
+	return NULL;
+}
+
+/* Registry as text: "version\n" then "name\tkind\tconninfo\n" per node. */
+void
+iqf_ha_registry_serialize(const IqfDurable *d, StringInfo out)
+{
+	int			i;
+
+	appendStringInfo(out, UINT64_FORMAT "\n", d->registry_version);
+	for (i = 0; i < d->n_nodes; i++)
+		appendStringInfo(out, "%s\t%s\t%s\n", d->nodes[i].name, d->nodes[i].kind,
+						 d->nodes[i].conninfo);
+}
+
+/* Parse what iqf_ha_registry_serialize wrote; false when malformed. */
+bool
+iqf_ha_registry_parse(const char *text, IqfDurable *d)
+{
+	char	   *copy = pstrdup(text);
+	char	   *save = NULL;
+	char	   *line;
+	bool		first = true;
+
+	d->n_nodes = 0;
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+	{
+		char	   *t1,
+				   *t2;
+		IqfRegistryNode *n;
+
+		if (first)
+		{
+			d->registry_version = strtou64(line, NULL, 10);
+			first = false;
+			continue;
+		}
+		t1 = strchr(line, '\t');
+		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t1 || !t2 || d->n_nodes >= IQF_MAX_NODES)
+			return false;
+		n = &d->nodes[d->n_nodes++];
+		*t1 = *t2 = '\0';
+		strlcpy(n->name, line, sizeof(n->name));
+		strlcpy(n->kind, t1 + 1, sizeof(n->kind));
+		strlcpy(n->conninfo, t2 + 1, sizeof(n->conninfo));
+	}
+	pfree(copy);
+	return !first;
+}
+
+/*
+ * Write the durable state atomically.  Caller holds the HA lock in exclusive
+ * mode.  Throws on I/O failure: a reply must not be sent if its premise
+ * could not be made durable.
+ */
+void
+iqf_ha_save_durable(const IqfDurable *d)
+{
+	StringInfoData buf;
+	char		tmp[MAXPGPATH];
+	FILE	   *f;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "# innoquim_failover durable state: do not edit\n");
+	appendStringInfo(&buf, "owner %s\nterm " UINT64_FORMAT "\nvoted_for %s\npaused %d\n",
+					 d->owner, d->term, d->voted_for, d->paused ? 1 : 0);
+	appendStringInfo(&buf, "registry ");
+	iqf_ha_registry_serialize(d, &buf);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", IQF_STATE_FILE);
+	f = AllocateFile(tmp, PG_BINARY_W);
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", tmp)));
+	if (fwrite(buf.data, 1, buf.len, f) != (size_t) buf.len || fflush(f) != 0 ||
+		pg_fsync(fileno(f)) != 0)
+	{
+		int			save_errno = errno;
+
+		FreeFile(f);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", tmp)));
+	}
+	if (FreeFile(f) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", tmp)));
+	(void) durable_rename(tmp, IQF_STATE_FILE, ERROR);
+	pfree(buf.data);
+}
+
+/* Read the durable file, if any, into d.  Runs in the postmaster. */
+static void
+load_durable(IqfDurable *d, const char *self)
+{
+	FILE	   *f = AllocateFile(IQF_STATE_FILE, PG_BINARY_R);
+	StringInfoData all;
+	char		line[IQF_CONNINFO_LEN + 2 * IQF_NODE_NAME_LEN];
+	char		owner[IQF_NODE_NAME_LEN] = "";
+	char	   *reg;
+
+	memset(d, 0, sizeof(*d));
+	strlcpy(d->owner, self, sizeof(d->owner));
+	if (f == NULL)
+		return;
+	initStringInfo(&all);
+	while (fgets(line, sizeof(line), f))
+		appendStringInfoString(&all, line);
+	FreeFile(f);
+
+	reg = strstr(all.data, "\nregistry ");
+	if (reg)
+	{
+		*reg = '\0';
+		if (!iqf_ha_registry_parse(reg + strlen("\nregistry "), d))
+			ereport(LOG,
+					(errmsg("innoquim_failover: ignoring malformed registry in \"%s\"",
+							IQF_STATE_FILE)));
+	}
+	{
+		char	   *save = NULL;
+		char	   *l;
+
+		for (l = strtok_r(all.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		{
+			if (strncmp(l, "owner ", 6) == 0)
+				strlcpy(owner, l + 6, sizeof(owner));
+			else if (strncmp(l, "term ", 5) == 0)
+				d->term = strtou64(l + 5, NULL, 10);
+			else if (strncmp(l, "voted_for ", 10) == 0)
+				strlcpy(d->voted_for, l + 10, sizeof(d->voted_for));
+			else if (strncmp(l, "paused ", 7) == 0)
+				d->paused = atoi(l + 7) != 0;
+		}
+	}
+	/* a copy from another node (base backup): keep the term, not its vote */
+	if (strcmp(owner, self) != 0)
+		d->voted_for[0] = '\0';
+	pfree(all.data);
+}
+
+/* Called from the shared-memory startup hook, under AddinShmemInitLock. */
+void
+iqf_ha_shmem_init(void)
+{
+	bool		found;
+	char		self[IQF_NAME_LEN];
+
+	iqf_ha = ShmemInitStruct("innoquim_failover ha", iqf_ha_shmem_size(), &found);
+	if (found)
+		return;
+	memset(iqf_ha, 0, sizeof(IqfHa));
+	iqf_ha->lock = &(GetNamedLWLockTranche("innoquim_failover"))[1].lock;
+	pg_atomic_init_u32(&iqf_ha->enforce, 0);
+	pg_atomic_init_u32(&iqf_ha->superseded, 0);
+	pg_atomic_init_u64(&iqf_ha->lease_expiry_mono, 0);
+	pg_atomic_init_u32(&iqf_ha->first_write_pending, 0);
+	strlcpy(iqf_ha->phase, "idle", sizeof(iqf_ha->phase));
+
+	iqf_node_name(self, sizeof(self));
+	load_durable(&iqf_ha->durable, self);
+
+	/*
+	 * A data node that is part of a cluster with automatic failover starts
+	 * with the lease enforced and no lease: if it comes up as a primary it
+	 * is fenced until a majority of voters grants it a lease, so a former
+	 * primary that restarts after a failover never accepts a write.
+	 */
+	if (iqf_auto_failover && !iqf_ha_is_witness() &&
+		iqf_failover_enabled_for(iqf_ha_voter_count(&iqf_ha->durable)))
+		pg_atomic_write_u32(&iqf_ha->enforce, 1);
+	/* the restart counts as a grant: never vote right after starting */
+	iqf_ha->last_grant_mono = iqf_mono_us();
+}
+
+bool
+iqf_ha_is_witness(void)
+{
+	return iqf_node_kind_witness;
+}
+
+/*
+ * May this backend write?  Standbys are read-only anyway; a primary under
+ * lease enforcement writes only before its lease expires and only if no
+ * newer term exists.
+ */
+bool
+iqf_ha_writes_allowed(void)
+{
+	if (iqf_ha == NULL || pg_atomic_read_u32(&iqf_ha->enforce) == 0)
+		return true;
+	if (RecoveryInProgress())
+		return true;
+	if (pg_atomic_read_u32(&iqf_ha->superseded) != 0)
+		return false;
+	return iqf_mono_us() < (int64) pg_atomic_read_u64(&iqf_ha->lease_expiry_mono);
+}
+
+/* primary, standby, witness or fenced. */
+const char *
+iqf_ha_role_name(bool in_recovery)
+{
+	if (iqf_ha_is_witness())
+		return "witness";
+	if (in_recovery)
+		return "standby";
+	return iqf_ha_writes_allowed() ? "primary" : "fenced";
+}
