@@ -40,7 +40,7 @@ PG_CPPFLAGS = -I$(libpq_srcdir)
 SHLIB_LINK_INTERNAL = $(libpq)
 SHLIB_LINK = -lhttp_parser
 
-EXTRA_CLEAN = tmp_regress test/unit/decision_test test/unit/*.o test/fuzz/http_request_fuzz
+EXTRA_CLEAN = tmp_regress test/unit/decision_test test/unit/failover_test test/unit/*.o test/fuzz/http_request_fuzz
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -61,8 +61,11 @@ UNIT_CFLAGS = -O1 -g -Wall -Wextra -Werror -std=c99 -I$(srcdir)/src
 test/unit/decision_test: test/unit/decision_test.c src/decision.c src/decision.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/decision_test.c src/decision.c
 
-unitcheck: test/unit/decision_test
-	$(PROVE) -v test/unit/decision_test
+test/unit/failover_test: test/unit/failover_test.c src/failover.c src/failover.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/failover_test.c src/failover.c
+
+unitcheck: test/unit/decision_test test/unit/failover_test
+	$(PROVE) -v test/unit/decision_test test/unit/failover_test
 
 .PHONY: unitcheck
 

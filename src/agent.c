@@ -722,9 +722,16 @@ tick(int64 now)
 		lost = iqf_failover_primary_lost(&v, &cfg);
 		if (!lost)
 		{
+			int			i;
+
 			lost_reported = false;
 			set_phase("following");
 			follow(&d, now);
+			/* keep connections to the voters warm: an election starts at once */
+			if (v.eligible)
+				for (i = 0; i < IQF_MAX_NODES; i++)
+					if (peers[i].in_use && peers[i].p.state == IQF_PEER_DOWN)
+						iqf_peer_connect(&peers[i].p, now, 2 * lease_interval_ms());
 			return;
 		}
 		if (!lost_reported)
