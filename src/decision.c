@@ -101,6 +101,17 @@ rule_lag_time(const IqfHealthInput *in, const IqfHealthConfig *cfg)
 		cfg->max_lag_us >= 0 && in->lag_us > cfg->max_lag_us;
 }
 
+/*
+ * Guards against routing writes to a primary that may not write: it lost
+ * its lease, or a newer primary was elected.
+ */
+static bool
+rule_fenced(const IqfHealthInput *in, const IqfHealthConfig *cfg)
+{
+	(void) cfg;
+	return !in->in_recovery && in->fenced;
+}
+
 /* Indexed by IqfReason. */
 static const IqfRule rules[IQF_NUM_REASONS] = {
 	{IQF_REASON_MONITOR_NOT_RUNNING, IQF_UNHEALTHY, "monitor_not_running", rule_monitor_not_running},
@@ -111,6 +122,7 @@ static const IqfRule rules[IQF_NUM_REASONS] = {
 	{IQF_REASON_UPSTREAM_NOT_STREAMING, IQF_DEGRADED, "upstream_not_streaming", rule_upstream_not_streaming},
 	{IQF_REASON_LAG_BYTES, IQF_DEGRADED, "lag_bytes_exceeded", rule_lag_bytes},
 	{IQF_REASON_LAG_TIME, IQF_DEGRADED, "lag_time_exceeded", rule_lag_time},
+	{IQF_REASON_FENCED, IQF_UNHEALTHY, "fenced", rule_fenced},
 };
 
 /*

@@ -40,6 +40,7 @@ typedef enum IqfReason
 	IQF_REASON_UPSTREAM_NOT_STREAMING,
 	IQF_REASON_LAG_BYTES,
 	IQF_REASON_LAG_TIME,
+	IQF_REASON_FENCED,
 	IQF_NUM_REASONS
 } IqfReason;
 
@@ -60,6 +61,7 @@ typedef struct IqfHealthInput
 	int64_t		sample_age_us;	/* now - time of the snapshot */
 	bool		in_recovery;
 	bool		is_witness;		/* votes only: never judged as a primary */
+	bool		fenced;			/* a primary without a write lease */
 	int			streaming_standbys; /* walsenders in state streaming */
 	IqfUpstreamState upstream;	/* IQF_UPSTREAM_NONE on a primary */
 	int64_t		upstream_lost_us;	/* how long it has been lost, if LOST */

@@ -72,6 +72,7 @@ iqf_report_health(const IqfSnapshot *snap, int monitor_pid, TimestampTz now)
 	in.sample_age_us = snap->valid ? Max(now - snap->sampled_at, 0) : 0;
 	in.in_recovery = snap->in_recovery;
 	in.is_witness = iqf_ha_is_witness();
+	in.fenced = !snap->in_recovery && !in.is_witness && !iqf_ha_writes_allowed();
 	in.streaming_standbys = iqf_report_streaming_standbys(snap);
 	in.upstream = snap->in_recovery ? snap->upstream.state : IQF_UPSTREAM_NONE;
 	in.upstream_lost_us = upstream_lost_us(snap, now);
@@ -152,6 +153,9 @@ iqf_report_reason_detail(StringInfo buf, IqfReason reason,
 		case IQF_REASON_LAG_TIME:
 			appendStringInfo(buf, "replay is %.3f s behind (max_lag_time %.3f s)",
 							 seconds(snap->lag_us), seconds(cfg->max_lag_us));
+			break;
+		case IQF_REASON_FENCED:
+			appendStringInfoString(buf, "this primary is fenced: it holds no write lease from a majority of voters, or a newer primary was elected");
 			break;
 		case IQF_NUM_REASONS:
 			break;

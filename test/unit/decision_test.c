@@ -86,6 +86,8 @@ run_health_cases(void)
 	IqfHealthInput never = primary(1);
 	IqfHealthInput dead_standby = standby(IQF_UPSTREAM_LOST, S(100), -1, -1);
 	IqfHealthInput stale_edge = primary(1);
+	IqfHealthInput fenced_primary = primary(0);
+	IqfHealthInput witness = primary(0);
 	int			i;
 
 	stale.sample_age_us = S(3);
@@ -93,6 +95,8 @@ run_health_cases(void)
 	dead.monitor_running = false;
 	never.snapshot_valid = false;
 	dead_standby.monitor_running = false;
+	fenced_primary.fenced = true;
+	witness.is_witness = true;
 
 	{
 		const Case cases[] = {
@@ -118,6 +122,8 @@ run_health_cases(void)
 			{"primary with 1 streaming standby, min 2: degraded", primary(1), 2, -2, -2,
 			IQF_DEGRADED, R(IQF_REASON_TOO_FEW_STANDBYS)},
 			{"primary with 2 streaming standbys, min 2: healthy", primary(2), 2, -2, -2,
+			IQF_HEALTHY, 0},
+			{"a witness is never judged by min_standbys", witness, -1, -2, -2,
 			IQF_HEALTHY, 0},
 			{"primary ignores lag figures", primary(1), -1, 0, 0,
 			IQF_HEALTHY, 0},
@@ -163,6 +169,8 @@ run_health_cases(void)
 			{"upstream lost longer than upstream_timeout: unhealthy, primary_unavailable",
 				standby(IQF_UPSTREAM_LOST, S(10) + 1, 0, 0), -1, -2, -2,
 			IQF_UNHEALTHY, R(IQF_REASON_PRIMARY_UNAVAILABLE)},
+			{"fenced primary: unhealthy, fenced", fenced_primary, -1, -2, -2,
+			IQF_UNHEALTHY, R(IQF_REASON_FENCED) | R(IQF_REASON_TOO_FEW_STANDBYS)},
 			{"lost upstream: stale lag figures are not judged",
 				standby(IQF_UPSTREAM_LOST, S(1), S(1000), S(1000)), -1, -2, -2,
 			IQF_DEGRADED, R(IQF_REASON_UPSTREAM_LOST)},
