@@ -59,7 +59,7 @@ SELECT * FROM innoquim_failover.vote(99, 'n2', '0/0', 100, true);
 RESET ROLE;
 GRANT innoquim_failover_control TO iqf_watcher;
 SET ROLE iqf_watcher;
-SELECT granted, detail FROM innoquim_failover.vote(99, 'n2', '0/0', 100, true);
+SELECT granted IS NOT NULL AS answered, detail IN ('granted', 'lease_still_valid') AS known_verdict FROM innoquim_failover.vote(99, 'n2', '0/0', 100, true);
 RESET ROLE;
 DROP ROLE iqf_watcher;
 
