@@ -4,9 +4,11 @@
 #
 #   1. installs missing Debian packages (scripts/deps.sh)
 #   2. builds the extension with -Werror, then `make install` (as root)
-#   3. runs the two suites as an unprivileged user:
+#   3. runs the three suites as an unprivileged user:
 #        unit         make unitcheck     (plain C unit tests, TAP via prove)
 #        regress+TAP  make installcheck  (pg_regress on a temp instance, then test/t/*.pl)
+#        fuzz         make fuzzcheck     (libFuzzer + ASan/UBSan on the HTTP request
+#                                         reader, FUZZ_SECONDS long, test/fuzz/)
 #   4. on an installcheck failure prints regression.diffs and the tails of the
 #      server/test logs, so CI output shows why
 #   5. prints "N passed, N failed" (N = suites) as the last line; exits non-zero
@@ -25,12 +27,14 @@
 #   IQF_KEEP=1   keep the scratch dir (its path is printed) for debugging
 #   PROVE_TESTS  TAP test files to run instead of all of test/t/*.pl,
 #                e.g. PROVE_TESTS=test/t/001_basic.pl
+#   FUZZ_SECONDS how long the fuzz suite fuzzes (default 60)
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 IQF_KEEP=${IQF_KEEP:-0}
 PROVE_TESTS=${PROVE_TESTS:-}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 # shellcheck source=scripts/deps.sh
 source "$REPO_ROOT/scripts/deps.sh"
@@ -46,6 +50,7 @@ MAKE_ARGS=("PG_CONFIG=$PG_CONFIG")
 # Suite results: pass, fail, or empty while not run.
 UNIT_RESULT=""
 CHECK_RESULT=""
+FUZZ_RESULT=""
 
 # ---------------------------------------------------------------- helpers
 
@@ -161,10 +166,10 @@ finish() {
 		fi
 	fi
 	# A suite that never ran (early error) counts as failed.
-	for r in "$UNIT_RESULT" "$CHECK_RESULT"; do
+	for r in "$UNIT_RESULT" "$CHECK_RESULT" "$FUZZ_RESULT"; do
 		if [[ $r == pass ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 	done
-	echo "unit: ${UNIT_RESULT:-not run}; regress+TAP: ${CHECK_RESULT:-not run}"
+	echo "unit: ${UNIT_RESULT:-not run}; regress+TAP: ${CHECK_RESULT:-not run}; fuzz: ${FUZZ_RESULT:-not run}"
 	echo "$passed passed, $failed failed"
 	if ((rc == 0 && failed > 0)); then rc=1; fi
 	exit "$rc"
@@ -229,5 +234,15 @@ if ((build_ok)); then
 else
 	CHECK_RESULT=fail
 	echo "FAILED: regress+TAP not run because the build or install failed"
+fi
+
+# Suite 3: fuzzing of the HTTP request reader (no server; builds its own
+# clang binary, so it runs even when the extension build failed).
+iqf_log "suite fuzz: make fuzzcheck FUZZ_SECONDS=$FUZZ_SECONDS"
+if as_test_user make "${MAKE_ARGS[@]}" FUZZ_SECONDS="$FUZZ_SECONDS" fuzzcheck; then
+	FUZZ_RESULT=pass
+else
+	FUZZ_RESULT=fail
+	echo "FAILED: fuzz (make fuzzcheck)"
 fi
 # finish (EXIT trap) cleans up, prints the summary and sets the exit status.

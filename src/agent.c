@@ -75,7 +75,8 @@ enum
 	KIND_PREVOTE,
 	KIND_VOTE,
 	KIND_DEAD,
-	KIND_ALTER
+	KIND_ALTER,
+	KIND_RELOAD
 };
 
 typedef struct AgentPeer
@@ -106,6 +107,8 @@ static int	round_votes = 0;
 static bool promoting = false;
 static bool was_fenced = true;
 static bool lost_reported = false;
+static char follow_announced[IQF_NODE_NAME_LEN];
+static int64 next_promote_signal = 0;
 
 static void
 set_phase(const char *phase)
@@ -247,7 +250,7 @@ send_leases(const IqfDurable *d, int64 now)
 		else if (peers[i].p.state == IQF_PEER_IDLE &&
 				 now - peers[i].lease_sent_at >= (int64) lease_interval_ms() * 1000 &&
 				 iqf_peer_send(&peers[i].p, KIND_LEASE,
-							   "SELECT granted, term FROM innoquim_failover.lease($1::bigint, $2, $3::pg_lsn, $4, $5::boolean, $6, $7::bigint)",
+							   "SELECT granted, term, node FROM innoquim_failover.lease($1::bigint, $2, $3::pg_lsn, $4, $5::boolean, $6, $7::bigint)",
 							   7, values, now, lease_interval_ms()))
 			peers[i].lease_sent_at = now;
 	}
@@ -278,7 +281,7 @@ update_lease(const IqfDurable *d, int64 now)
 	int64		expiry;
 	bool		fenced;
 
-	if (self_grant_at)
+	if (self_grant_at && iqf_ha_find_node(d, self_name) != NULL)
 		times[n++] = self_grant_at;
 	for (i = 0; i < IQF_MAX_NODES; i++)
 		if (peers[i].in_use && peers[i].grant_sent_at && peers[i].granted_term == d->term)
@@ -337,7 +340,7 @@ send_votes(int kind, uint64 term, int64 now)
 			iqf_peer_connect(&peers[i].p, now, 2 * lease_interval_ms());
 		else if (peers[i].p.state == IQF_PEER_IDLE)
 			iqf_peer_send(&peers[i].p, kind,
-						  "SELECT granted, term FROM innoquim_failover.vote($1::bigint, $2, $3::pg_lsn, $4::integer, $5::boolean)",
+						  "SELECT granted, term, node FROM innoquim_failover.vote($1::bigint, $2, $3::pg_lsn, $4::integer, $5::boolean)",
 						  5, values, now, 2 * lease_interval_ms());
 	}
 }
@@ -416,6 +419,7 @@ promote(const IqfDurable *d, int64 now)
 	promoting = true;
 	round_kind = 0;
 	(void) DirectFunctionCall2(pg_promote, BoolGetDatum(false), Int32GetDatum(60));
+	next_promote_signal = now + 200 * 1000;
 }
 
 static void
@@ -520,11 +524,16 @@ follow(const IqfDurable *d, int64 now)
 		if (lit == NULL)
 			return;
 		initStringInfo(&sql);
-		appendStringInfo(&sql, "ALTER SYSTEM SET primary_conninfo TO %s; SELECT pg_reload_conf()", lit);
+		/* ALTER SYSTEM cannot share a query string: reload comes after */
+		appendStringInfo(&sql, "ALTER SYSTEM SET primary_conninfo TO %s", lit);
 		PQfreemem(lit);
-		if (iqf_peer_send(&self_conn, KIND_ALTER, sql.data, 0, NULL, now, 5000))
+		if (iqf_peer_send(&self_conn, KIND_ALTER, sql.data, 0, NULL, now, 5000) &&
+			strcmp(follow_announced, primary) != 0)
+		{
+			strlcpy(follow_announced, primary, sizeof(follow_announced));
 			iqf_state_add_event("following", "re-pointing primary_conninfo to \"%s\" (term " UINT64_FORMAT ")",
 								primary, d->term);
+		}
 	}
 }
 
@@ -542,13 +551,36 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 	if (res == NULL)
 		return;
 	p->result = NULL;
-	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2;
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 3;
 	if (ok)
 	{
 		granted = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		term = strtou64(PQgetvalue(res, 0, 1), NULL, 10);
+		/* a grant counts only from the node we meant to ask */
+		if (strcmp(PQgetvalue(res, 0, 2), p->name) != 0)
+		{
+			if (!p->misnamed)
+				ereport(LOG,
+						(errmsg("innoquim_failover agent: node registered as \"%s\" answers as \"%s\"; its answers are ignored",
+								p->name, PQgetvalue(res, 0, 2)),
+						 errhint("Register every node under its innoquim_failover.node_name.")));
+			p->misnamed = true;
+			ok = false;
+		}
 	}
 	if (kind == KIND_ALTER)
+	{
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			(void) iqf_peer_send(p, KIND_RELOAD, "SELECT pg_reload_conf()", 0, NULL,
+								 iqf_mono_us(), 5000);
+		else
+			ereport(LOG,
+					(errmsg("innoquim_failover agent: could not re-point primary_conninfo: %s",
+							PQresultErrorMessage(res))));
+		PQclear(res);
+		return;
+	}
+	if (kind == KIND_RELOAD)
 	{
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		{
@@ -657,7 +689,13 @@ tick(int64 now)
 	sync_peers(&d, now);
 	iqf_ha_failover_config(&cfg);
 	voters = iqf_ha_voter_count(&d);
-	enabled = iqf_auto_failover && iqf_failover_enabled_for(voters) && !iqf_ha_is_witness();
+	/*
+	 * The lease is the cluster's, not this node's preference: with three
+	 * voters a primary keeps renewing and enforcing it even with
+	 * auto_failover off here (that setting only stops this node from
+	 * campaigning), or the others could elect a successor while it writes.
+	 */
+	enabled = iqf_failover_enabled_for(voters) && !iqf_ha_is_witness();
 
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	iqf_ha->voters = voters;
@@ -672,8 +710,7 @@ tick(int64 now)
 	if (!enabled)
 	{
 		pg_atomic_write_u32(&iqf_ha->enforce, 0);
-		set_phase(voters < 3 && voters > 0 ? "disabled_too_few_voters" :
-				  (iqf_auto_failover ? "idle" : "disabled"));
+		set_phase(voters < 3 && voters > 0 ? "disabled_too_few_voters" : "idle");
 		return;
 	}
 
@@ -691,6 +728,23 @@ tick(int64 now)
 		pg_atomic_write_u32(&iqf_ha->enforce, 1);
 		send_leases(&d, now);
 		update_lease(&d, now);
+		if (!pg_atomic_read_u32(&iqf_ha->superseded))
+			set_phase(iqf_ha_writes_allowed() ? "primary" : "fenced");
+		return;
+	}
+
+	/*
+	 * A promotion under way: keep asking until recovery ends.  The startup
+	 * process can sleep through the first request while it waits to retry
+	 * WAL retrieval (wal_retrieve_retry_interval).
+	 */
+	if (promoting)
+	{
+		if (now >= next_promote_signal)
+		{
+			(void) DirectFunctionCall2(pg_promote, BoolGetDatum(false), Int32GetDatum(60));
+			next_promote_signal = now + 200 * 1000;
+		}
 		return;
 	}
 

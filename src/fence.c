@@ -55,7 +55,7 @@ refuse(void)
 			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 			 errmsg("innoquim_failover: this node is fenced and accepts no writes"),
 			 superseded ?
-			 errdetail("A newer primary was elected (term " UINT64_FORMAT "); this node was the primary before it.",
+			 errdetail("Another node holds the cluster's write lease (term " UINT64_FORMAT ").",
 					   iqf_ha->superseded_by_term) :
 			 errdetail("The node does not hold a write lease from a majority of voters."),
 			 errhint("Send writes to the current primary; see innoquim_failover.health on any node.")));

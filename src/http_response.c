@@ -189,7 +189,8 @@ role_body(IqfHttpAnswer *a, const IqfSnapshot *snap)
 	appendStringInfoString(&a->body, snap->in_recovery ? "true" : "false");
 	iqf_json_int(&a->body, "timeline", snap->timeline, !snap->valid, &first);
 	iqf_json_key(&a->body, "accepting_writes", &first);
-	appendStringInfoString(&a->body, snap->valid && !snap->in_recovery ? "true" : "false");
+	appendStringInfoString(&a->body, snap->valid && !snap->in_recovery && !iqf_ha_is_witness() &&
+						   iqf_ha_writes_allowed() ? "true" : "false");
 	iqf_json_time(&a->body, "role_since", snap->valid ? snap->role_since : 0, &first);
 	appendStringInfoString(&a->body, "}\n");
 }
@@ -247,8 +248,19 @@ metrics_body(IqfHttpAnswer *a, const IqfSnapshot *snap, IqfHealthResult h,
 	metric_head(b, "up", "gauge", "1 if the monitor is running and its snapshot is fresh.");
 	metric(b, "up", snap, NULL, trustworthy(h) ? 1 : 0);
 	metric_head(b, "role", "gauge", "1 for the role this node has.");
-	metric(b, "role", snap, ",role=\"primary\"", snap->valid && !snap->in_recovery ? 1 : 0);
-	metric(b, "role", snap, ",role=\"standby\"", snap->valid && snap->in_recovery ? 1 : 0);
+	{
+		static const char *const roles[] = {"primary", "standby", "witness", "fenced"};
+		const char *role = snap->valid ? iqf_report_role(snap) : "";
+		int			r;
+
+		for (r = 0; r < lengthof(roles); r++)
+		{
+			char		l[32];
+
+			snprintf(l, sizeof(l), ",role=\"%s\"", roles[r]);
+			metric(b, "role", snap, l, strcmp(role, roles[r]) == 0 ? 1 : 0);
+		}
+	}
 	metric_head(b, "health_status", "gauge", "1 for the current health status.");
 	metric(b, "health_status", snap, ",status=\"healthy\"", h.status == IQF_HEALTHY);
 	metric(b, "health_status", snap, ",status=\"degraded\"", h.status == IQF_DEGRADED);

@@ -50,6 +50,7 @@ typedef struct IqfPeer
 	PGresult   *result;			/* completed result, until taken */
 	int			result_kind;
 	int64		result_sent_at;
+	bool		misnamed;		/* answered under another node name */
 } IqfPeer;
 
 extern void iqf_peer_init(IqfPeer *p, const char *name, const char *conninfo);
