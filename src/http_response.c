@@ -234,6 +234,21 @@ metric(StringInfo buf, const char *name, const IqfSnapshot *snap, const char *ex
 		appendStringInfo(buf, "%.6f\n", value);
 }
 
+/* One sample of a per-standby metric, labelled with the standby's name. */
+static void
+standby_metric(StringInfo b, const char *name, const IqfSnapshot *snap,
+			   const IqfStandby *sb, double value)
+{
+	StringInfoData l;
+
+	initStringInfo(&l);
+	appendStringInfoString(&l, ",standby=\"");
+	label(&l, sb->application_name);
+	appendStringInfoString(&l, "\"");
+	metric(b, name, snap, l.data, value);
+	pfree(l.data);
+}
+
 static void
 metrics_body(IqfHttpAnswer *a, const IqfSnapshot *snap, IqfHealthResult h,
 			 const IqfHttpCounters *c, TimestampTz now)
@@ -275,30 +290,12 @@ metrics_body(IqfHttpAnswer *a, const IqfSnapshot *snap, IqfHealthResult h,
 
 	metric_head(b, "standby_lag_bytes", "gauge", "WAL a standby has yet to replay, seen from this node.");
 	for (i = 0; i < snap->n_standbys; i++)
-	{
-		StringInfoData l;
-
-		initStringInfo(&l);
-		appendStringInfoString(&l, ",standby=\"");
-		label(&l, snap->standbys[i].application_name);
-		appendStringInfoString(&l, "\"");
-		metric(b, "standby_lag_bytes", snap, l.data,
-			   (double) iqf_report_standby_lag_bytes(snap, &snap->standbys[i]));
-		pfree(l.data);
-	}
+		standby_metric(b, "standby_lag_bytes", snap, &snap->standbys[i],
+					   (double) iqf_report_standby_lag_bytes(snap, &snap->standbys[i]));
 	metric_head(b, "standby_replay_lag_seconds", "gauge", "Replay lag of a standby, from its walsender.");
 	for (i = 0; i < snap->n_standbys; i++)
-	{
-		StringInfoData l;
-
-		initStringInfo(&l);
-		appendStringInfoString(&l, ",standby=\"");
-		label(&l, snap->standbys[i].application_name);
-		appendStringInfoString(&l, "\"");
-		metric(b, "standby_replay_lag_seconds", snap, l.data,
-			   iqf_report_standby_lag_seconds(&snap->standbys[i]));
-		pfree(l.data);
-	}
+		standby_metric(b, "standby_replay_lag_seconds", snap, &snap->standbys[i],
+					   iqf_report_standby_lag_seconds(&snap->standbys[i]));
 	if (snap->in_recovery)
 	{
 		metric_head(b, "upstream_connected", "gauge", "1 if this standby's WAL receiver is connected.");

@@ -494,7 +494,8 @@ expire_conns(TimestampTz now)
 	return next < 0 ? -1 : (long) ((next + 999) / 1000);
 }
 
-static void
+/* Serve every ready socket; returns how many were ready. */
+static int
 handle_ready(TimestampTz now)
 {
 	struct epoll_event events[128];
@@ -525,6 +526,7 @@ handle_ready(TimestampTz now)
 				read_conn(c, now);
 		}
 	}
+	return n;
 }
 
 static bool
@@ -539,6 +541,7 @@ void
 iqf_http_main(Datum main_arg)
 {
 	WaitEventSet *wes;
+	int			busy_batches = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -572,8 +575,21 @@ iqf_http_main(Datum main_arg)
 
 			timeout = timeout < 0 ? retry : Min(timeout, retry);
 		}
-		(void) WaitEventSetWait(wes, timeout, &ev, 1, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+
+		/*
+		 * While clients keep us busy, go straight back to our own epoll set
+		 * (one system call per batch instead of two); still look at the
+		 * latch and postmaster every 64 batches.
+		 */
+		if (busy_batches > 0 && busy_batches < 64)
+			timeout = 0;
+		else
+			busy_batches = 0;
+		if (timeout != 0 || busy_batches == 0)
+		{
+			(void) WaitEventSetWait(wes, timeout, &ev, 1, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)
@@ -587,6 +603,6 @@ iqf_http_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (next_listen_retry != 0 && now >= next_listen_retry)
 			open_listeners();
-		handle_ready(now);
+		busy_batches = handle_ready(now) > 0 ? busy_batches + 1 : 0;
 	}
 }

@@ -293,27 +293,35 @@ define_settings(void)
 }
 
 static void
-register_monitor(void)
+register_worker(const char *name, const char *function, int flags, BgWorkerStartTime start)
 {
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-
-	/*
-	 * Consistent state: on a primary at once, on a standby as soon as it
-	 * accepts read-only connections.  This (not postmaster start) is needed
-	 * because the worker initializes a backend without a database so that it
-	 * appears in pg_stat_activity; hot_standby must therefore be on (the
-	 * default) for the monitor to run on a standby.
-	 */
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_flags = flags;
+	worker.bgw_start_time = start;
+	/* an exit with an error is followed by a restart one second later */
 	worker.bgw_restart_time = 1;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "innoquim_failover");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "iqf_monitor_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover monitor");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover monitor");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
 	RegisterBackgroundWorker(&worker);
+}
+
+static void
+register_workers(void)
+{
+	/*
+	 * The monitor.  Consistent state: on a primary at once, on a standby as
+	 * soon as it accepts read-only connections.  This (not postmaster
+	 * start) is needed because the worker initializes a backend without a
+	 * database so that it appears in pg_stat_activity; hot_standby must
+	 * therefore be on (the default) for the monitor to run on a standby.
+	 */
+	register_worker("innoquim_failover monitor", "iqf_monitor_main",
+					BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+					BgWorkerStart_ConsistentState);
 
 	/*
 	 * The HTTP endpoint is a process of its own so that no client can delay
@@ -321,29 +329,16 @@ register_monitor(void)
 	 * postmaster and answers (503) even before the monitor runs.  It is
 	 * always registered, so that http_port can be turned on by a reload.
 	 */
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "innoquim_failover");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "iqf_http_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover http");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover http");
-	RegisterBackgroundWorker(&worker);
+	register_worker("innoquim_failover http", "iqf_http_main",
+					BGWORKER_SHMEM_ACCESS, BgWorkerStart_PostmasterStart);
 
 	/*
 	 * The failover agent: a process of its own so that waiting for peers
 	 * never delays the monitor.  Same start rule as the monitor.
 	 */
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "innoquim_failover");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "iqf_agent_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "innoquim_failover agent");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "innoquim_failover agent");
-	RegisterBackgroundWorker(&worker);
+	register_worker("innoquim_failover agent", "iqf_agent_main",
+					BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+					BgWorkerStart_ConsistentState);
 }
 
 void
@@ -356,7 +351,7 @@ _PG_init(void)
 
 	iqf_state_install_hooks();
 	iqf_fence_install_hooks();
-	register_monitor();
+	register_workers();
 }
 
 /*
