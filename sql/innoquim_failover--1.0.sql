@@ -121,7 +121,7 @@ CREATE FUNCTION vote(
     p_term bigint, p_candidate text, p_candidate_lsn pg_lsn, p_priority integer,
     p_pre_vote boolean,
     OUT granted boolean, OUT term bigint, OUT node text, OUT detail text,
-    OUT received_lsn pg_lsn)
+    OUT received_lsn pg_lsn, OUT in_sync_set boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'iqf_sql_vote'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;

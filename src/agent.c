@@ -104,11 +104,14 @@ static int64 round_deadline = 0;
 static int64 round_started = 0;
 static int64 next_campaign_at = 0;
 static int	round_votes = 0;
+static int	round_sync_votes = 0;	/* granted by synchronous standbys */
 static bool promoting = false;
 static bool was_fenced = true;
 static bool lost_reported = false;
 static char follow_announced[IQF_NODE_NAME_LEN];
 static int64 next_promote_signal = 0;
+
+static void become_superseded(uint64 newer_term, const char *by);
 
 static void
 set_phase(const char *phase)
@@ -212,6 +215,17 @@ send_leases(const IqfDurable *d, int64 now)
 	uint64		term_after;
 	int			i;
 
+	/*
+	 * Lease only in a term we won.  Granting a newer primary's lease moved
+	 * our durable term forward with a vote for it; asking for leases in
+	 * that term would bind voters that have not heard of the winner yet.
+	 */
+	if (d->voted_for[0] != '\0' && strcmp(d->voted_for, self_name) != 0)
+	{
+		become_superseded(d->term, d->voted_for);
+		return;
+	}
+
 	initStringInfo(&reg);
 	initStringInfo(&sync_set);
 	iqf_ha_registry_serialize(d, &reg);
@@ -298,10 +312,14 @@ update_lease(const IqfDurable *d, int64 now)
 	if (fenced && !was_fenced)
 	{
 		int			killed = iqf_fence_terminate_writers();
+		int			fresh = 0;
 
+		for (i = 0; i < n; i++)
+			if (times[i] + (int64) iqf_fence_timeout_ms * 1000 > now)
+				fresh++;
 		set_phase("fenced");
-		iqf_state_add_event("fenced", "write lease lost (%d of %d grants needed); %d write sessions terminated",
-							n, quorum, killed);
+		iqf_state_add_event("fenced", "write lease lost (%d fresh grants, %d needed); %d write sessions terminated",
+							fresh, quorum, killed);
 	}
 	else if (!fenced && was_fenced)
 	{
@@ -340,7 +358,7 @@ send_votes(int kind, uint64 term, int64 now)
 			iqf_peer_connect(&peers[i].p, now, 2 * lease_interval_ms());
 		else if (peers[i].p.state == IQF_PEER_IDLE)
 			iqf_peer_send(&peers[i].p, kind,
-						  "SELECT granted, term, node FROM innoquim_failover.vote($1::bigint, $2, $3::pg_lsn, $4::integer, $5::boolean)",
+						  "SELECT granted, term, node, in_sync_set FROM innoquim_failover.vote($1::bigint, $2, $3::pg_lsn, $4::integer, $5::boolean)",
 						  5, values, now, 2 * lease_interval_ms());
 	}
 }
@@ -377,6 +395,7 @@ start_round(int kind, uint64 term, int64 now)
 	round_started = now;
 	round_deadline = now + (int64) 4 * lease_interval_ms() * 1000;
 	round_votes = iqf_ha_handle_vote(&req, &t, &lsn) == IQF_GRANT ? 1 : 0;
+	round_sync_votes = 0;
 	{
 		int			i;
 
@@ -434,7 +453,8 @@ campaign(const IqfDurable *d, int64 now)
 		start_round(KIND_PREVOTE, d->term + 1, now);
 		return;
 	}
-	if (round_votes >= quorum)
+	if (iqf_failover_election_won(round_votes, quorum, iqf_ha_sync_in_use(),
+								  iqf_ha_self_in_sync_set(), round_sync_votes))
 	{
 		if (round_kind == KIND_PREVOTE)
 			start_round(KIND_VOTE, round_term, now);
@@ -488,6 +508,7 @@ follow(const IqfDurable *d, int64 now)
 				host_b[256];
 	int			port_a,
 				port_b;
+	StringInfoData desired;
 
 	LWLockAcquire(iqf_ha->lock, LW_SHARED);
 	strlcpy(primary, iqf_ha->known_primary, sizeof(primary));
@@ -499,9 +520,18 @@ follow(const IqfDurable *d, int64 now)
 	if (n == NULL)
 		return;
 
+	/*
+	 * Already following it?  Either primary_conninfo is what we would write,
+	 * or both name the same explicit host and port (a DBA's own string).  A
+	 * string that names no host (service=, PGHOST defaults) cannot be
+	 * compared that way, so it is rewritten.
+	 */
+	initStringInfo(&desired);
+	appendStringInfo(&desired, "%s application_name=%s", n->conninfo, self_name);
 	iqf_conninfo_host_port(n->conninfo, host_a, sizeof(host_a), &port_a);
 	iqf_conninfo_host_port(PrimaryConnInfo, host_b, sizeof(host_b), &port_b);
-	if (strcmp(host_a, host_b) == 0 && port_a == port_b)
+	if ((PrimaryConnInfo && strcmp(PrimaryConnInfo, desired.data) == 0) ||
+		(host_a[0] != '\0' && strcmp(host_a, host_b) == 0 && port_a == port_b))
 	{
 		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 		strlcpy(iqf_ha->following, primary, sizeof(iqf_ha->following));
@@ -515,12 +545,9 @@ follow(const IqfDurable *d, int64 now)
 	else if (self_conn.state == IQF_PEER_IDLE)
 	{
 		StringInfoData sql;
-		StringInfoData ci;
 		char	   *lit;
 
-		initStringInfo(&ci);
-		appendStringInfo(&ci, "%s application_name=%s", n->conninfo, self_name);
-		lit = PQescapeLiteral(self_conn.conn, ci.data, ci.len);
+		lit = PQescapeLiteral(self_conn.conn, desired.data, desired.len);
 		if (lit == NULL)
 			return;
 		initStringInfo(&sql);
@@ -612,6 +639,8 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 	{
 		ap->voted = true;
 		round_votes++;
+		if (PQnfields(res) >= 4 && strcmp(PQgetvalue(res, 0, 3), "t") == 0)
+			round_sync_votes++;
 		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 		iqf_ha->votes = round_votes;
 		LWLockRelease(iqf_ha->lock);

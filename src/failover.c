@@ -116,9 +116,11 @@ iqf_failover_vote_verdict(const IqfVoter *voter, const IqfVoteRequest *req,
 	/* R: never elect a candidate that lacks an acknowledged commit */
 	if (req->candidate_lsn < voter->acked_lsn)
 		return IQF_REFUSE_BEHIND;
-	/* R: under synchronous replication only a sync standby may win */
-	if (voter->sync_set_known && !voter->candidate_in_sync_set)
-		return IQF_REFUSE_NOT_SYNC;
+	/*
+	 * R: under synchronous replication the election as a whole must include
+	 * a synchronous standby's check (iqf_failover_election_won); a single
+	 * voter does not refuse a candidate for not being synchronous itself.
+	 */
 	/* R: only the best candidate wins (the voter may be it) */
 	if (voter->is_standby && voter->eligible && !same(voter->name, req->candidate) &&
 		iqf_failover_compare_candidates(voter->received_lsn, voter->priority, voter->name,
@@ -126,6 +128,25 @@ iqf_failover_vote_verdict(const IqfVoter *voter, const IqfVoteRequest *req,
 										req->candidate) > 0)
 		return IQF_REFUSE_BETTER_SELF;
 	return IQF_GRANT;
+}
+
+/*
+ * R: an election is won with a quorum of votes; under synchronous
+ * replication it must also hold every acknowledged commit, which is proven
+ * when the candidate is a synchronous standby itself or when a synchronous
+ * standby granted its vote (that voter refuses any candidate with less WAL
+ * than it holds, and it holds every acknowledged commit).  WAL on one
+ * timeline is a single stream, so more WAL means all of it.
+ */
+bool
+iqf_failover_election_won(int votes, int quorum, bool sync_in_use,
+						  bool candidate_is_sync, int sync_votes)
+{
+	if (votes < quorum)
+		return false;
+	if (!sync_in_use)
+		return true;
+	return candidate_is_sync || sync_votes > 0;
 }
 
 static int

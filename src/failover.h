@@ -35,7 +35,8 @@ typedef enum IqfVerdict
 	IQF_REFUSE_VOTED_OTHER,		/* we already voted for another in this term */
 	IQF_REFUSE_LEASE_FRESH,		/* the primary's lease may still be valid */
 	IQF_REFUSE_BEHIND,			/* candidate lacks WAL we have or that was acked */
-	IQF_REFUSE_NOT_SYNC,		/* sync replication in use, candidate not sync */
+	IQF_REFUSE_NOT_SYNC,		/* unused since sync is judged per election;
+								 * kept so that verdict names stay stable */
 	IQF_REFUSE_INELIGIBLE,		/* priority 0, or a witness */
 	IQF_REFUSE_PAUSED,			/* failover paused cluster-wide */
 	IQF_REFUSE_BETTER_SELF,		/* the voter is itself a better candidate */
@@ -85,6 +86,8 @@ extern bool iqf_failover_primary_lost(const IqfVoter *voter, const IqfFailoverCo
 extern int	iqf_failover_compare_candidates(uint64_t a_lsn, int a_priority, const char *a_name,
 											uint64_t b_lsn, int b_priority, const char *b_name);
 
+extern bool iqf_failover_election_won(int votes, int quorum, bool sync_in_use,
+									  bool candidate_is_sync, int sync_votes);
 extern int64_t iqf_failover_lease_expiry(const int64_t *grant_sent_at, int n_grants,
 										 int quorum, int64_t fence_timeout_us);
 extern int64_t iqf_failover_default_failover_timeout(int64_t fence_timeout_us,

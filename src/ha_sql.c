@@ -177,6 +177,31 @@ iqf_ha_handle_lease(const IqfLeaseArgs *a, uint64 *term_out)
 }
 
 /* Apply a VOTE request (or a pre-vote).  Takes the HA lock. */
+/* Is this node in the synchronous set the primary last reported? */
+bool
+iqf_ha_self_in_sync_set(void)
+{
+	char		self[IQF_NODE_NAME_LEN];
+	bool		in;
+
+	iqf_node_name(self, sizeof(self));
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	in = iqf_ha->sync_set[0] != '\0' && in_list(iqf_ha->sync_set, self);
+	LWLockRelease(iqf_ha->lock);
+	return in;
+}
+
+bool
+iqf_ha_sync_in_use(void)
+{
+	bool		in_use;
+
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	in_use = iqf_ha->sync_set[0] != '\0';
+	LWLockRelease(iqf_ha->lock);
+	return in_use;
+}
+
 IqfVerdict
 iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, uint64 *lsn_out)
 {
@@ -252,8 +277,8 @@ iqf_sql_vote(PG_FUNCTION_ARGS)
 	uint64		lsn;
 	IqfVerdict	verdict;
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 	char		self[IQF_NODE_NAME_LEN];
 
 	iqf_ha_require();
@@ -274,6 +299,7 @@ iqf_sql_vote(PG_FUNCTION_ARGS)
 	values[2] = CStringGetTextDatum(self);
 	values[3] = CStringGetTextDatum(iqf_failover_verdict_name(verdict));
 	values[4] = LSNGetDatum(lsn);
+	values[5] = BoolGetDatum(iqf_ha_self_in_sync_set());
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -26,6 +26,8 @@ typedef struct IqfLeaseArgs
 } IqfLeaseArgs;
 
 extern uint64 iqf_ha_own_lsn(void);
+extern bool iqf_ha_self_in_sync_set(void);
+extern bool iqf_ha_sync_in_use(void);
 extern void iqf_ha_voter(IqfVoter *v, const char *candidate);
 extern void iqf_ha_failover_config(IqfFailoverConfig *cfg);
 extern IqfVerdict iqf_ha_handle_lease(const IqfLeaseArgs *a, uint64 *term_out);

@@ -130,7 +130,7 @@ vote_cases(void)
 	CASE("R-acked: candidate holds exactly the acknowledged LSN: granted", IQF_GRANT);
 	cases[n - 1].v.acked_lsn = 2000;
 
-	CASE("R-sync: sync replication in use, candidate not in the sync set: refused", IQF_REFUSE_NOT_SYNC);
+	CASE("R-sync: a voter does not refuse a non-sync candidate by itself (the election checks)", IQF_GRANT);
 	cases[n - 1].v.sync_set_known = true;
 	cases[n - 1].v.candidate_in_sync_set = false;
 
@@ -236,6 +236,16 @@ misc_cases(void)
 	   "R-best: with equal WAL, higher priority wins");
 	ok(iqf_failover_compare_candidates(10, 1, "a", 10, 1, "b") > 0,
 	   "R-best: with equal WAL and priority, the smaller name wins");
+	ok(iqf_failover_election_won(2, 2, false, false, 0),
+	   "R-sync: without sync replication a quorum wins");
+	ok(!iqf_failover_election_won(1, 2, false, true, 1),
+	   "R-quorum: no quorum, no election, whatever else");
+	ok(!iqf_failover_election_won(3, 3, true, false, 0),
+	   "R-sync: under sync replication, a quorum without any sync standby's check does not win");
+	ok(iqf_failover_election_won(3, 3, true, false, 1),
+	   "R-sync: a sync standby granted its vote: it holds every acked commit and the candidate has at least its WAL");
+	ok(iqf_failover_election_won(2, 2, true, true, 0),
+	   "R-sync: the candidate is a sync standby itself");
 	ok(strcmp(iqf_failover_verdict_name(IQF_NUM_VERDICTS), "unknown") == 0,
 	   "an out-of-range verdict is named unknown, not a crash");
 }
