@@ -108,6 +108,14 @@ static int	round_sync_votes = 0;	/* granted by synchronous standbys */
 static bool promoting = false;
 static bool was_fenced = true;
 static bool lost_reported = false;
+
+/*
+ * How often a promotion is asked again until recovery ends.  PG 15's
+ * startup process can sleep through a promote request while it waits to
+ * retry WAL retrieval (up to wal_retrieve_retry_interval, 5 s by default);
+ * asking again wakes it.
+ */
+#define PROMOTE_RESIGNAL_MS 25
 static char follow_announced[IQF_NODE_NAME_LEN];
 static int64 next_promote_signal = 0;
 
@@ -394,7 +402,6 @@ start_round(int kind, uint64 term, int64 now)
 	round_term = term;
 	round_started = now;
 	round_deadline = now + (int64) 4 * lease_interval_ms() * 1000;
-	round_votes = iqf_ha_handle_vote(&req, &t, &lsn) == IQF_GRANT ? 1 : 0;
 	round_sync_votes = 0;
 	{
 		int			i;
@@ -402,12 +409,20 @@ start_round(int kind, uint64 term, int64 now)
 		for (i = 0; i < IQF_MAX_NODES; i++)
 			peers[i].voted = false;
 	}
+
+	/*
+	 * Ask the others first, then cast our own vote: both are made durable
+	 * (fsync) before they count, and this way the fsyncs overlap.  Our own
+	 * vote goes through the same handler as theirs, so if another candidate
+	 * got it in between, ours is refused and not counted.
+	 */
+	send_votes(kind, term, now);
+	round_votes = iqf_ha_handle_vote(&req, &t, &lsn) == IQF_GRANT ? 1 : 0;
 	set_phase(kind == KIND_PREVOTE ? "pre_vote" : "voting");
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	iqf_ha->votes = round_votes;
 	iqf_ha->campaign_term = term;
 	LWLockRelease(iqf_ha->lock);
-	send_votes(kind, term, now);
 }
 
 static void
@@ -438,7 +453,7 @@ promote(const IqfDurable *d, int64 now)
 	promoting = true;
 	round_kind = 0;
 	(void) DirectFunctionCall2(pg_promote, BoolGetDatum(false), Int32GetDatum(60));
-	next_promote_signal = now + 200 * 1000;
+	next_promote_signal = now + PROMOTE_RESIGNAL_MS * 1000;
 }
 
 static void
@@ -772,7 +787,7 @@ tick(int64 now)
 		if (now >= next_promote_signal)
 		{
 			(void) DirectFunctionCall2(pg_promote, BoolGetDatum(false), Int32GetDatum(60));
-			next_promote_signal = now + 200 * 1000;
+			next_promote_signal = now + PROMOTE_RESIGNAL_MS * 1000;
 		}
 		return;
 	}
