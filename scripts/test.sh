@@ -9,6 +9,7 @@
 #        regress+TAP  make installcheck  (pg_regress on a temp instance, then test/t/*.pl)
 #        fuzz         make fuzzcheck     (libFuzzer + ASan/UBSan on the HTTP request
 #                                         reader, FUZZ_SECONDS long, test/fuzz/)
+#        model        test/model/run.sh  (spin model of the failover protocol)
 #   4. on an installcheck failure prints regression.diffs and the tails of the
 #      server/test logs, so CI output shows why
 #   5. prints "N passed, N failed" (N = suites) as the last line; exits non-zero
@@ -51,6 +52,7 @@ MAKE_ARGS=("PG_CONFIG=$PG_CONFIG")
 UNIT_RESULT=""
 CHECK_RESULT=""
 FUZZ_RESULT=""
+MODEL_RESULT=""
 
 # ---------------------------------------------------------------- helpers
 
@@ -166,10 +168,10 @@ finish() {
 		fi
 	fi
 	# A suite that never ran (early error) counts as failed.
-	for r in "$UNIT_RESULT" "$CHECK_RESULT" "$FUZZ_RESULT"; do
+	for r in "$UNIT_RESULT" "$CHECK_RESULT" "$FUZZ_RESULT" "$MODEL_RESULT"; do
 		if [[ $r == pass ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 	done
-	echo "unit: ${UNIT_RESULT:-not run}; regress+TAP: ${CHECK_RESULT:-not run}; fuzz: ${FUZZ_RESULT:-not run}"
+	echo "unit: ${UNIT_RESULT:-not run}; regress+TAP: ${CHECK_RESULT:-not run}; fuzz: ${FUZZ_RESULT:-not run}; model: ${MODEL_RESULT:-not run}"
 	echo "$passed passed, $failed failed"
 	if ((rc == 0 && failed > 0)); then rc=1; fi
 	exit "$rc"
@@ -244,5 +246,15 @@ if as_test_user make "${MAKE_ARGS[@]}" FUZZ_SECONDS="$FUZZ_SECONDS" fuzzcheck; t
 else
 	FUZZ_RESULT=fail
 	echo "FAILED: fuzz (make fuzzcheck)"
+fi
+
+# Suite 4: the failover protocol's Promela model (spin): the correct model
+# must verify and every planted bug must produce a counterexample.
+iqf_log "suite model: bash test/model/run.sh"
+if as_test_user bash test/model/run.sh; then
+	MODEL_RESULT=pass
+else
+	MODEL_RESULT=fail
+	echo "FAILED: model (test/model/run.sh)"
 fi
 # finish (EXIT trap) cleans up, prints the summary and sets the exit status.
