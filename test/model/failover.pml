@@ -86,7 +86,7 @@
  *     entry, lsn), like (timeline, LSN).  A standby streams one entry per
  *     step while its WAL is a prefix of its upstream's; otherwise it is stuck
  *     (it would need pg_rewind, not modelled).
- *  S6 Partitions: a partition event sets one of 13 link patterns (ALLPART: 18)
+ *  S6 Partitions: a partition event sets one of 15 link patterns (ALLPART: 20)
  *     over the 6 agent links and the WAL streams of S1 and S2; a WAL stream
  *     can break while the agents still talk.  Healing restores everything.
  *  S7 Crash: a node stops and loses its volatile state; durable state (term,
@@ -297,8 +297,7 @@ hidden byte a_single_writer, b_promoted_has_acked, b_ack_no_newer_primary,
 #define MAXTERM4 ((term[0] > term[1] -> term[0] : term[1]) > (term[2] > term[3] -> term[2] : term[3]) \
                   -> (term[0] > term[1] -> term[0] : term[1]) : (term[2] > term[3] -> term[2] : term[3]))
 
-/* R10: may start a campaign (persist term+1, vote for itself) */
-/* R10: no reachable primary of a term >= mine (it will LEASE me, or step down) */
+/* R10.3: no reachable leader of a term >= mine (it will LEASE me, or step down) */
 #ifdef FLAW_CAMPAIGN_AGAINST_PRIMARY
 #define NOPRIM(i) 1
 #else
@@ -306,6 +305,8 @@ hidden byte a_single_writer, b_promoted_has_acked, b_ack_no_newer_primary,
                    ((i) == 1 || !(up[1] && LEADER(1) && term[1] >= term[i] && LK(i,1))) && \
                    ((i) == 2 || !(up[2] && LEADER(2) && term[2] >= term[i] && LK(i,2))))
 #endif
+/* R10: may start a campaign (persist term+1, vote for itself); R10.1 (pause,
+ * priority) is not modelled, R10.5 is WAITED and KOK on itself */
 #define CANSTART(i) (up[i] && inrec[i] && !CONN(i) && term[i] < MAXT && NOPRIM(i) && BEST(i) \
                      && WAITED(i) && KOK(i,i) \
                      && (!calm || cand[i] == 0 || split[i]))

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2086  # option lists ($R_DEFS, $cflags, $panflags) are split on purpose
 # test/model/run.sh - model-check the failover protocol (doc/protocol.md) with
 # spin: the correct model must verify, every planted bug and every flaw of the
 # design as first written must produce a counterexample.
@@ -14,7 +15,8 @@
 # (pan -a -f).  A run "passes" when its expectation holds:
 #   verify  no error, search complete (depth bound not hit, memory not exhausted)
 #   violate at least one error, and the violated property matches the pattern
-# Prints per run: states stored, transitions, depth reached, memory, time;
+# Prints per run: states stored, transitions, depth reached, memory, pan's
+# own time and the run's wall time (spin + gcc + pan), then the total CPU time;
 # last line "N passed, N failed"; exit status 1 if any run failed.
 # No root needed.
 #
@@ -118,16 +120,14 @@ do_run() {
 	fi
 	local t0 t1
 	t0=$(date +%s.%N)
+	# $R_DEFS, $cflags and $panflags are word lists: split on purpose
 	{
 		echo "\$ spin $R_DEFS -a failover.pml"
-		# shellcheck disable=SC2086
 		spin $R_DEFS -a failover.pml &&
-		echo "\$ gcc -O2 $cflags -DMEMLIM=$MEMLIM -o pan pan.c" &&
-		# shellcheck disable=SC2086
-		gcc -O2 $cflags -DMEMLIM="$MEMLIM" -w -o pan pan.c &&
-		echo "\$ ./pan $panflags" &&
-		# shellcheck disable=SC2086
-		timeout "$TIMEOUT" ./pan $panflags
+			echo "\$ gcc -O2 $cflags -DMEMLIM=$MEMLIM -o pan pan.c" &&
+			gcc -O2 $cflags -DMEMLIM="$MEMLIM" -w -o pan pan.c &&
+			echo "\$ ./pan $panflags" &&
+			timeout "$TIMEOUT" ./pan $panflags
 		echo "exit status $?"
 	} >log 2>&1
 	t1=$(date +%s.%N)
@@ -155,7 +155,6 @@ do_run() {
 		fi
 	fi
 	if [[ $R_EXPECT == violate && -f failover.pml.trail && ${IQF_MODEL_TRAILS:-0} == 1 ]]; then
-		# shellcheck disable=SC2086
 		spin -t $R_DEFS failover.pml 2>/dev/null | sed -n 's/^ *MSC: //p; s/^ *<<<<<START OF CYCLE>>>>>/---- cycle starts ----/p; s/^spin: text of failed assertion: /violated: /p' |
 			uniq -c | awk '{ n = $1; $1 = ""; sub(/^ /, ""); if (n > 1) printf "      %s (x%d)\n", $0, n; else printf "      %s\n", $0 }' >trail.txt
 	fi
@@ -199,19 +198,19 @@ fi
 
 passed=0
 failed=0
-printf '%-30s %-8s %-7s %-6s %12s %13s %6s %9s %8s  %s\n' \
-	RUN KIND EXPECT RESULT STATES TRANSITIONS DEPTH MEMORY_MB TIME_S "VIOLATION / DEFINES"
+printf '%-30s %-8s %-7s %-6s %12s %13s %6s %9s %7s %7s  %s\n' \
+	RUN KIND EXPECT RESULT STATES TRANSITIONS DEPTH MEMORY_MB PAN_S WALL_S "VIOLATION / DEFINES"
 for line in "${names[@]}"; do
 	parse "$line"
 	res=$SCRATCH/$R_NAME/result
 	if [[ -f $res ]]; then
 		IFS='|' read -r status states trans depth mem ptime wall viol errors <"$res"
 	else
-		status=FAIL states=? trans=? depth=? mem=? ptime=? wall=? viol="run did not finish" errors=?
+		status=FAIL states='?' trans='?' depth='?' mem='?' ptime='?' wall='?' viol='run did not finish' errors='?'
 	fi
 	if [[ $status == PASS ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-	printf '%-30s %-8s %-7s %-6s %12s %13s %6s %9s %8s  %s\n' \
-		"$R_NAME" "$R_KIND" "$R_EXPECT" "$status" "$states" "$trans" "$depth" "$mem" "$wall" "$viol"
+	printf '%-30s %-8s %-7s %-6s %12s %13s %6s %9s %7s %7s  %s\n' \
+		"$R_NAME" "$R_KIND" "$R_EXPECT" "$status" "$states" "$trans" "$depth" "$mem" "$ptime" "$wall" "$viol"
 	printf '%-30s %s\n' "" "defines: $R_DEFS"
 	if [[ $status != PASS ]]; then
 		echo "---- log of $R_NAME (tail) ----"
@@ -223,6 +222,9 @@ for line in "${names[@]}"; do
 	fi
 done
 echo
-echo "total wall time: $(($(date +%s) - T_START)) s"
+# CPU time of all runs (children of this shell): user and system, minutes and seconds
+times >"$SCRATCH/times"
+cpu=$(tail -1 "$SCRATCH/times")
+echo "total wall time: $(($(date +%s) - T_START)) s; CPU time of the runs (user, system): $cpu"
 echo "$passed passed, $failed failed"
 ((failed == 0))
