@@ -55,11 +55,11 @@ SET ROLE iqf_watcher;
 SELECT count(*) AS nodes_visible FROM innoquim_failover.nodes;
 SELECT innoquim_failover.pause();
 SELECT innoquim_failover.register_node('n3', 'host=x');
-SELECT * FROM innoquim_failover.vote(99, 'n2', '0/0', 100, true);
+SELECT * FROM innoquim_failover.vote(99, 'n2', 1, 1, '0/0', 100, true);
 RESET ROLE;
 GRANT innoquim_failover_control TO iqf_watcher;
 SET ROLE iqf_watcher;
-SELECT granted IS NOT NULL AS answered, detail IN ('granted', 'lease_still_valid') AS known_verdict FROM innoquim_failover.vote(99, 'n2', '0/0', 100, true);
+SELECT granted IS NOT NULL AS answered, detail IN ('granted', 'lease_still_valid') AS known_verdict FROM innoquim_failover.vote(99, 'n2', 1, 1, '0/0', 100, true);
 RESET ROLE;
 DROP ROLE iqf_watcher;
 

@@ -110,7 +110,8 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 -- membership, pause/resume, and the views of this node's failover state.
 
 CREATE FUNCTION lease(
-    p_term bigint, p_primary text, p_acked_lsn pg_lsn, p_sync_set text,
+    p_term bigint, p_primary text, p_incarnation bigint, p_acked_lsn pg_lsn,
+    p_sync_names text, p_sync_k integer,
     p_paused boolean, p_registry text, p_registry_version bigint,
     OUT granted boolean, OUT term bigint, OUT node text, OUT detail text)
 RETURNS record
@@ -118,17 +119,22 @@ AS 'MODULE_PATHNAME', 'iqf_sql_lease'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION vote(
-    p_term bigint, p_candidate text, p_candidate_lsn pg_lsn, p_priority integer,
-    p_pre_vote boolean,
+    p_term bigint, p_candidate text, p_incarnation bigint, p_timeline bigint,
+    p_candidate_lsn pg_lsn, p_priority integer, p_pre_vote boolean,
     OUT granted boolean, OUT term bigint, OUT node text, OUT detail text,
-    OUT received_lsn pg_lsn, OUT in_sync_set boolean)
+    OUT received_lsn pg_lsn, OUT as_standby boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'iqf_sql_vote'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION dead(p_term bigint, p_primary text)
+CREATE FUNCTION dead(p_term bigint, p_primary text, p_incarnation bigint)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'iqf_sql_dead'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION follow(p_term bigint, p_primary text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'iqf_sql_follow'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION register_node(name text, conninfo text, kind text DEFAULT 'data')
@@ -226,11 +232,11 @@ BEGIN
   END IF;
 END $$;
 GRANT USAGE ON SCHEMA @extschema@ TO innoquim_failover_control;
-REVOKE ALL ON FUNCTION lease(bigint, text, pg_lsn, text, boolean, text, bigint),
-    vote(bigint, text, pg_lsn, integer, boolean), dead(bigint, text),
-    register_node(text, text, text), unregister_node(text), pause(), resume()
+REVOKE ALL ON FUNCTION lease(bigint, text, bigint, pg_lsn, text, integer, boolean, text, bigint),
+    vote(bigint, text, bigint, bigint, pg_lsn, integer, boolean), dead(bigint, text, bigint),
+    follow(bigint, text), register_node(text, text, text), unregister_node(text), pause(), resume()
     FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lease(bigint, text, pg_lsn, text, boolean, text, bigint),
-    vote(bigint, text, pg_lsn, integer, boolean), dead(bigint, text),
-    register_node(text, text, text), unregister_node(text), pause(), resume()
+GRANT EXECUTE ON FUNCTION lease(bigint, text, bigint, pg_lsn, text, integer, boolean, text, bigint),
+    vote(bigint, text, bigint, bigint, pg_lsn, integer, boolean), dead(bigint, text, bigint),
+    follow(bigint, text), register_node(text, text, text), unregister_node(text), pause(), resume()
     TO innoquim_failover_control;

@@ -75,8 +75,7 @@ enum
 	KIND_PREVOTE,
 	KIND_VOTE,
 	KIND_DEAD,
-	KIND_ALTER,
-	KIND_RELOAD
+	KIND_FOLLOW
 };
 
 typedef struct AgentPeer
@@ -87,6 +86,8 @@ typedef struct AgentPeer
 	int64		lease_sent_at;	/* latest LEASE sent */
 	uint64		granted_term;
 	bool		voted;			/* granted in the current campaign round */
+	bool		is_self;		/* this node: asked only for its real vote,
+								 * which detaches it (R17) in a backend */
 } AgentPeer;
 
 static AgentPeer peers[IQF_MAX_NODES];
@@ -104,7 +105,10 @@ static int64 round_deadline = 0;
 static int64 round_started = 0;
 static int64 next_campaign_at = 0;
 static int	round_votes = 0;
-static int	round_sync_votes = 0;	/* granted by synchronous standbys */
+static int	round_listed_votes = 0; /* granted as standby by standbys listed
+									 * in synchronous_standby_names (R16) */
+static int	round_listed_needed = 0;
+static char round_sync_names[IQF_SYNC_SET_LEN];
 static bool promoting = false;
 static bool was_fenced = true;
 static bool lost_reported = false;
@@ -116,10 +120,9 @@ static bool lost_reported = false;
  * asking again wakes it.
  */
 #define PROMOTE_RESIGNAL_MS 25
-static char follow_announced[IQF_NODE_NAME_LEN];
 static int64 next_promote_signal = 0;
 
-static void become_superseded(uint64 newer_term, const char *by);
+static void become_superseded(uint64 newer_term, const char *by, const char *why);
 
 static void
 set_phase(const char *phase)
@@ -153,14 +156,11 @@ sync_peers(const IqfDurable *d, int64 now)
 	}
 	for (i = 0; i < d->n_nodes; i++)
 	{
-		if (strcmp(d->nodes[i].name, self_name) == 0)
+		peers[i].is_self = strcmp(d->nodes[i].name, self_name) == 0;
+		if (peers[i].is_self && strcmp(self_conn.conninfo, d->nodes[i].conninfo) != 0)
 		{
-			if (strcmp(self_conn.conninfo, d->nodes[i].conninfo) != 0)
-			{
-				iqf_peer_close(&self_conn, now, 0);
-				iqf_peer_init(&self_conn, self_name, d->nodes[i].conninfo);
-			}
-			continue;
+			iqf_peer_close(&self_conn, now, 0);
+			iqf_peer_init(&self_conn, self_name, d->nodes[i].conninfo);
 		}
 		iqf_peer_init(&peers[i].p, d->nodes[i].name, d->nodes[i].conninfo);
 		peers[i].in_use = true;
@@ -170,43 +170,70 @@ sync_peers(const IqfDurable *d, int64 now)
 
 /* ---------------------------------------------------------------- primary */
 
-static void
-acked_state(uint64 *acked, StringInfo sync_set)
+static bool
+name_in_list(const char *list, const char *name)
 {
+	const char *p = list;
+	size_t		len = strlen(name);
+
+	while (*p)
+	{
+		const char *e = strchr(p, ',');
+		size_t		n = e ? (size_t) (e - p) : strlen(p);
+
+		if (n == len && pg_strncasecmp(p, name, n) == 0)
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+static void
+append_name(StringInfo list, const char *name)
+{
+	if (name_in_list(list->data, name))
+		return;
+	if (list->len > 0)
+		appendStringInfoChar(list, ',');
+	appendStringInfoString(list, name);
+}
+
+/*
+ * The synchronous-replication facts a LEASE carries (R13a, R16): the
+ * acknowledged position, k, and the standbys synchronous_standby_names
+ * lists ("*" stands for every registered data node but this one).
+ */
+static void
+sync_info(const IqfDurable *d, uint64 *acked, int *k, StringInfo names)
+{
+	const char *m;
 	int			i;
 
+	*k = 0;
+	*acked = 0;
+	if (!SyncRepConfig || SyncRepConfig->num_sync <= 0)
+		return;
 	LWLockAcquire(SyncRepLock, LW_SHARED);
 	*acked = WalSndCtl->lsn[SYNC_REP_WAIT_FLUSH];
 	LWLockRelease(SyncRepLock);
-	if (!SyncRepConfig)
+	*k = SyncRepConfig->num_sync;
+	m = SyncRepConfig->member_names;
+	for (i = 0; i < SyncRepConfig->nmembers; i++)
 	{
-		*acked = 0;
-		return;
-	}
-	/* the standbys now considered synchronous, by application_name */
-	{
-		SyncRepStandbyData *sync = NULL;
-		int			n = SyncRepGetCandidateStandbys(&sync);
-
-		for (i = 0; i < n; i++)
+		if (strcmp(m, "*") == 0)
 		{
 			int			j;
-			int			nb = pgstat_fetch_stat_numbackends();
 
-			for (j = 1; j <= nb; j++)
-			{
-				LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(j);
-
-				if (l && l->backendStatus.st_procpid == sync[i].pid && l->backendStatus.st_appname)
-				{
-					if (sync_set->len > 0)
-						appendStringInfoChar(sync_set, ',');
-					appendStringInfoString(sync_set, l->backendStatus.st_appname);
-				}
-			}
+			for (j = 0; j < d->n_nodes; j++)
+				if (strcmp(d->nodes[j].kind, "data") == 0 &&
+					strcmp(d->nodes[j].name, self_name) != 0)
+					append_name(names, d->nodes[j].name);
 		}
-		if (sync)
-			pfree(sync);
+		else
+			append_name(names, m);
+		m += strlen(m) + 1;
 	}
 }
 
@@ -215,34 +242,39 @@ send_leases(const IqfDurable *d, int64 now)
 {
 	IqfLeaseArgs a;
 	StringInfoData reg;
-	StringInfoData sync_set;
+	StringInfoData sync_names;
 	char		term_s[32],
+				inc_s[32],
 				acked_s[32],
+				k_s[16],
 				ver_s[32];
-	const char *values[7];
+	const char *values[9];
 	uint64		term_after;
 	int			i;
 
 	/*
-	 * Lease only in a term we won.  Granting a newer primary's lease moved
-	 * our durable term forward with a vote for it; asking for leases in
-	 * that term would bind voters that have not heard of the winner yet.
+	 * Lease only in a term we lead (roles, section 2 of doc/protocol.md): we
+	 * voted for ourselves in it, or it is term 0 and nobody voted yet (R0).
+	 * Otherwise a newer term exists, or we stepped down: superseded (R7).
 	 */
-	if (d->voted_for[0] != '\0' && strcmp(d->voted_for, self_name) != 0)
+	if (pg_atomic_read_u32(&iqf_ha->superseded))
+		return;
+	if (strcmp(d->voted_for, self_name) != 0 && !(d->term == 0 && d->voted_for[0] == '\0'))
 	{
-		become_superseded(d->term, d->voted_for);
+		become_superseded(d->term, d->voted_for[0] ? d->voted_for : "(nobody)",
+						  "this node does not lead its term");
 		return;
 	}
 
 	initStringInfo(&reg);
-	initStringInfo(&sync_set);
+	initStringInfo(&sync_names);
 	iqf_ha_registry_serialize(d, &reg);
-	pgstat_clear_backend_activity_snapshot();
 	memset(&a, 0, sizeof(a));
 	a.term = d->term;
 	strlcpy(a.primary, self_name, sizeof(a.primary));
-	acked_state(&a.acked_lsn, &sync_set);
-	a.sync_set = sync_set.data;
+	a.incarnation = d->incarnation;
+	sync_info(d, &a.acked_lsn, &a.sync_k, &sync_names);
+	a.sync_names = sync_names.data;
 	a.paused = d->paused;
 	a.registry = reg.data;
 	a.registry_version = d->registry_version;
@@ -253,18 +285,22 @@ send_leases(const IqfDurable *d, int64 now)
 		self_grant_at = now;
 
 	snprintf(term_s, sizeof(term_s), UINT64_FORMAT, a.term);
+	snprintf(inc_s, sizeof(inc_s), UINT64_FORMAT, a.incarnation);
 	snprintf(acked_s, sizeof(acked_s), "%X/%X", LSN_FORMAT_ARGS(a.acked_lsn));
+	snprintf(k_s, sizeof(k_s), "%d", a.sync_k);
 	snprintf(ver_s, sizeof(ver_s), UINT64_FORMAT, a.registry_version);
 	values[0] = term_s;
 	values[1] = self_name;
-	values[2] = acked_s;
-	values[3] = a.sync_set;
-	values[4] = a.paused ? "true" : "false";
-	values[5] = reg.data;
-	values[6] = ver_s;
+	values[2] = inc_s;
+	values[3] = acked_s;
+	values[4] = a.sync_names;
+	values[5] = k_s;
+	values[6] = a.paused ? "true" : "false";
+	values[7] = reg.data;
+	values[8] = ver_s;
 	for (i = 0; i < IQF_MAX_NODES; i++)
 	{
-		if (!peers[i].in_use)
+		if (!peers[i].in_use || peers[i].is_self)
 			continue;
 		/* each peer on its own cadence: a new connection is asked at once */
 		if (peers[i].p.state == IQF_PEER_DOWN)
@@ -272,14 +308,19 @@ send_leases(const IqfDurable *d, int64 now)
 		else if (peers[i].p.state == IQF_PEER_IDLE &&
 				 now - peers[i].lease_sent_at >= (int64) lease_interval_ms() * 1000 &&
 				 iqf_peer_send(&peers[i].p, KIND_LEASE,
-							   "SELECT granted, term, node FROM innoquim_failover.lease($1::bigint, $2, $3::pg_lsn, $4, $5::boolean, $6, $7::bigint)",
-							   7, values, now, lease_interval_ms()))
+							   "SELECT granted, term, node FROM innoquim_failover.lease($1::bigint, $2, $3::bigint, $4::pg_lsn, $5, $6::integer, $7::boolean, $8, $9::bigint)",
+							   9, values, now, lease_interval_ms()))
 			peers[i].lease_sent_at = now;
 	}
 }
 
+/*
+ * R7: fenced for good.  The node accepts no write, sends no LEASE and
+ * serves no WAL (walsenders terminated, replication connections refused
+ * by fence.c), so its standbys notice they lost it (R14, A3).
+ */
 static void
-become_superseded(uint64 newer_term, const char *by)
+become_superseded(uint64 newer_term, const char *by, const char *why)
 {
 	if (pg_atomic_read_u32(&iqf_ha->superseded))
 		return;
@@ -287,9 +328,36 @@ become_superseded(uint64 newer_term, const char *by)
 	iqf_ha->superseded_by_term = newer_term;
 	LWLockRelease(iqf_ha->lock);
 	pg_atomic_write_u32(&iqf_ha->superseded, 1);
+	(void) iqf_fence_terminate_writers();
+	(void) iqf_fence_stop_walsenders();
 	set_phase("superseded");
-	iqf_state_add_event("fenced", "node \"%s\" refused our lease: term " UINT64_FORMAT " is newer; fenced for good",
-						by, newer_term);
+	iqf_state_add_event("fenced", "%s (term " UINT64_FORMAT ", %s); fenced for good, serving no WAL",
+						why, newer_term, by);
+}
+
+/*
+ * R8: a primary whose lease has not been valid for failover_timeout gives
+ * up its term: term + 1 with no vote, durably, then superseded.
+ */
+static void
+step_down(const IqfDurable *cur)
+{
+	IqfDurable	d;
+
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	d = iqf_ha->durable;
+	if (d.term != cur->term || strcmp(d.voted_for, self_name) != 0)
+	{
+		LWLockRelease(iqf_ha->lock);
+		return;
+	}
+	d.term++;
+	d.voted_for[0] = '\0';
+	iqf_ha_save_durable(&d);
+	iqf_ha->durable = d;
+	iqf_ha->cert = false;
+	LWLockRelease(iqf_ha->lock);
+	become_superseded(d.term, self_name, "stepped down: no valid lease for failover_timeout");
 }
 
 /* Publish the lease expiry from the grants we hold; fence or unfence. */
@@ -317,6 +385,21 @@ update_lease(const IqfDurable *d, int64 now)
 	LWLockRelease(iqf_ha->lock);
 
 	fenced = !iqf_ha_writes_allowed();
+	if (!fenced)
+		iqf_ha->lapsed_since = 0;
+	else if (iqf_ha->lapsed_since == 0)
+		iqf_ha->lapsed_since = now;
+	{
+		IqfFailoverConfig cfg;
+
+		iqf_ha_failover_config(&cfg);
+		if (!pg_atomic_read_u32(&iqf_ha->superseded) &&
+			iqf_failover_step_down(iqf_ha->lapsed_since, now, d->paused, &cfg))
+		{
+			step_down(d);
+			return;
+		}
+	}
 	if (fenced && !was_fenced)
 	{
 		int			killed = iqf_fence_terminate_writers();
@@ -344,30 +427,41 @@ static void
 send_votes(int kind, uint64 term, int64 now)
 {
 	char		term_s[32],
+				inc_s[32],
+				tli_s[16],
 				lsn_s[32],
 				prio_s[16];
-	const char *values[5];
-	uint64		lsn = iqf_ha_own_lsn();
+	const char *values[7];
+	IqfPosition pos;
 	int			i;
 
+	iqf_ha_own_position(&pos);
 	snprintf(term_s, sizeof(term_s), UINT64_FORMAT, term);
-	snprintf(lsn_s, sizeof(lsn_s), "%X/%X", LSN_FORMAT_ARGS(lsn));
+	snprintf(inc_s, sizeof(inc_s), UINT64_FORMAT, iqf_ha->durable.incarnation);
+	snprintf(tli_s, sizeof(tli_s), "%u", pos.tli);
+	snprintf(lsn_s, sizeof(lsn_s), "%X/%X", LSN_FORMAT_ARGS(pos.lsn));
 	snprintf(prio_s, sizeof(prio_s), "%d", iqf_priority);
 	values[0] = term_s;
 	values[1] = self_name;
-	values[2] = lsn_s;
-	values[3] = prio_s;
-	values[4] = kind == KIND_PREVOTE ? "true" : "false";
+	values[2] = inc_s;
+	values[3] = tli_s;
+	values[4] = lsn_s;
+	values[5] = prio_s;
+	values[6] = kind == KIND_PREVOTE ? "true" : "false";
 	for (i = 0; i < IQF_MAX_NODES; i++)
 	{
 		if (!peers[i].in_use || peers[i].voted)
+			continue;
+		/* our own pre-vote is judged in-process; our real vote, which
+		 * detaches us, in a backend like anybody's */
+		if (peers[i].is_self && kind == KIND_PREVOTE)
 			continue;
 		if (peers[i].p.state == IQF_PEER_DOWN)
 			iqf_peer_connect(&peers[i].p, now, 2 * lease_interval_ms());
 		else if (peers[i].p.state == IQF_PEER_IDLE)
 			iqf_peer_send(&peers[i].p, kind,
-						  "SELECT granted, term, node, in_sync_set FROM innoquim_failover.vote($1::bigint, $2, $3::pg_lsn, $4::integer, $5::boolean)",
-						  5, values, now, 2 * lease_interval_ms());
+						  "SELECT granted, term, node, detail, as_standby FROM innoquim_failover.vote($1::bigint, $2, $3::bigint, $4::bigint, $5::pg_lsn, $6::integer, $7::boolean)",
+						  7, values, now, 4 * lease_interval_ms());
 	}
 }
 
@@ -378,46 +472,90 @@ resend_votes(int64 now)
 	int			i;
 
 	for (i = 0; i < IQF_MAX_NODES; i++)
-		if (peers[i].in_use && !peers[i].voted && peers[i].p.state == IQF_PEER_IDLE)
+		if (peers[i].in_use && !peers[i].voted && peers[i].p.state == IQF_PEER_IDLE &&
+			!(peers[i].is_self && round_kind == KIND_PREVOTE))
 		{
 			send_votes(round_kind, round_term, now);
 			return;
 		}
 }
 
+/* Count a granted vote (R16: standby votes of listed standbys apart). */
+static void
+count_vote(const char *voter, bool as_standby)
+{
+	round_votes++;
+	if (as_standby && name_in_list(round_sync_names, voter))
+		round_listed_votes++;
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	iqf_ha->votes = round_votes;
+	LWLockRelease(iqf_ha->lock);
+}
+
 static void
 start_round(int kind, uint64 term, int64 now)
 {
-	IqfVoteRequest req;
-	uint64		t,
-				lsn;
+	int			i;
+	int			m = 0;
+	int			k;
+	char		last_primary[IQF_NODE_NAME_LEN];
 
-	memset(&req, 0, sizeof(req));
-	req.term = term;
-	strlcpy(req.candidate, self_name, sizeof(req.candidate));
-	req.candidate_lsn = iqf_ha_own_lsn();
-	req.candidate_priority = iqf_priority;
-	req.pre_vote = kind == KIND_PREVOTE;
 	round_kind = kind;
 	round_term = term;
 	round_started = now;
 	round_deadline = now + (int64) 4 * lease_interval_ms() * 1000;
-	round_sync_votes = 0;
-	{
-		int			i;
-
-		for (i = 0; i < IQF_MAX_NODES; i++)
-			peers[i].voted = false;
-	}
+	round_votes = 0;
+	round_listed_votes = 0;
+	for (i = 0; i < IQF_MAX_NODES; i++)
+		peers[i].voted = false;
 
 	/*
-	 * Ask the others first, then cast our own vote: both are made durable
-	 * (fsync) before they count, and this way the fsyncs overlap.  Our own
-	 * vote goes through the same handler as theirs, so if another candidate
-	 * got it in between, ours is refused and not counted.
+	 * R16: under synchronous replication, m - k + 1 votes given as standby by
+	 * listed standbys, m counting the listed names but the last primary's.
 	 */
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	strlcpy(round_sync_names, iqf_ha->sync_names, sizeof(round_sync_names));
+	strlcpy(last_primary, iqf_ha->sync_primary, sizeof(last_primary));
+	k = iqf_ha->sync_k;
+	LWLockRelease(iqf_ha->lock);
+	if (k > 0)
+	{
+		const char *p = round_sync_names;
+
+		while (*p)
+		{
+			const char *e = strchr(p, ',');
+			size_t		n = e ? (size_t) (e - p) : strlen(p);
+
+			if (!(n == strlen(last_primary) && pg_strncasecmp(p, last_primary, n) == 0))
+				m++;
+			if (!e)
+				break;
+			p = e + 1;
+		}
+	}
+	round_listed_needed = iqf_failover_sync_votes_needed(k, m);
+
 	send_votes(kind, term, now);
-	round_votes = iqf_ha_handle_vote(&req, &t, &lsn) == IQF_GRANT ? 1 : 0;
+
+	/* our own pre-vote, in-process (a real one goes through a backend) */
+	if (kind == KIND_PREVOTE)
+	{
+		IqfVoteRequest req;
+		uint64		t;
+		IqfPosition pos;
+		bool		as_standby;
+
+		memset(&req, 0, sizeof(req));
+		req.term = term;
+		strlcpy(req.candidate, self_name, sizeof(req.candidate));
+		req.incarnation = iqf_ha->durable.incarnation;
+		iqf_ha_own_position(&req.pos);
+		req.candidate_priority = iqf_priority;
+		req.pre_vote = true;
+		if (iqf_ha_handle_vote(&req, &t, &pos, &as_standby) == IQF_GRANT)
+			count_vote(self_name, as_standby);
+	}
 	set_phase(kind == KIND_PREVOTE ? "pre_vote" : "voting");
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	iqf_ha->votes = round_votes;
@@ -433,7 +571,7 @@ promote(const IqfDurable *d, int64 now)
 	/* the votes are our first lease: granted at the time each was asked */
 	self_grant_at = round_started;
 	for (i = 0; i < IQF_MAX_NODES; i++)
-		if (peers[i].in_use && peers[i].voted)
+		if (peers[i].in_use && peers[i].voted && !peers[i].is_self)
 		{
 			peers[i].grant_sent_at = round_started;
 			peers[i].granted_term = round_term;
@@ -447,8 +585,9 @@ promote(const IqfDurable *d, int64 now)
 	iqf_ha->failovers++;
 	LWLockRelease(iqf_ha->lock);
 	update_lease(d, now);
-	iqf_state_add_event("promoting", "won term " UINT64_FORMAT " with %d of %d votes; promoting",
-						round_term, round_votes, iqf_failover_quorum(iqf_ha_voter_count(d)));
+	iqf_state_add_event("promoting", "won term " UINT64_FORMAT " with %d of %d votes (%d of %d standby votes needed); promoting",
+						round_term, round_votes, iqf_failover_quorum(iqf_ha_voter_count(d)),
+						round_listed_votes, round_listed_needed);
 	set_phase("promoting");
 	promoting = true;
 	round_kind = 0;
@@ -468,13 +607,15 @@ campaign(const IqfDurable *d, int64 now)
 		start_round(KIND_PREVOTE, d->term + 1, now);
 		return;
 	}
-	if (iqf_failover_election_won(round_votes, quorum, iqf_ha_sync_in_use(),
-								  iqf_ha_self_in_sync_set(), round_sync_votes))
+	if (iqf_failover_election_won(round_votes, quorum, round_listed_needed,
+								  round_listed_votes))
 	{
 		if (round_kind == KIND_PREVOTE)
 			start_round(KIND_VOTE, round_term, now);
-		else
+		else if (d->term == round_term && strcmp(d->voted_for, self_name) == 0)
 			promote(d, now);
+		else
+			round_kind = 0;		/* our own vote went elsewhere: not ours */
 		return;
 	}
 	if (now >= round_deadline)
@@ -512,12 +653,18 @@ probe_primary(const IqfDurable *d, int64 now)
 		iqf_peer_connect(&probe, now, 1000);
 }
 
-/* Re-point primary_conninfo at the primary named in the latest LEASE. */
+/*
+ * R17: re-point primary_conninfo at the leader of our term, learnt from its
+ * LEASE.  The rewrite runs in a backend (innoquim_failover.follow), which
+ * re-checks under the HA lock that this is still the leader we know: a
+ * vote in a newer term, which detaches this standby, may come in between.
+ */
 static void
 follow(const IqfDurable *d, int64 now)
 {
 	char		primary[IQF_NODE_NAME_LEN];
 	char		following[IQF_NODE_NAME_LEN];
+	bool		detached;
 	const IqfRegistryNode *n;
 	char		host_a[256],
 				host_b[256];
@@ -528,8 +675,10 @@ follow(const IqfDurable *d, int64 now)
 	LWLockAcquire(iqf_ha->lock, LW_SHARED);
 	strlcpy(primary, iqf_ha->known_primary, sizeof(primary));
 	strlcpy(following, iqf_ha->following, sizeof(following));
+	detached = iqf_ha->detached;
 	LWLockRelease(iqf_ha->lock);
-	if (primary[0] == '\0' || strcmp(primary, following) == 0 || strcmp(primary, self_name) == 0)
+	if (primary[0] == '\0' || strcmp(primary, self_name) == 0 ||
+		(!detached && strcmp(primary, following) == 0))
 		return;
 	n = iqf_ha_find_node(d, primary);
 	if (n == NULL)
@@ -539,17 +688,20 @@ follow(const IqfDurable *d, int64 now)
 	 * Already following it?  Either primary_conninfo is what we would write,
 	 * or both name the same explicit host and port (a DBA's own string).  A
 	 * string that names no host (service=, PGHOST defaults) cannot be
-	 * compared that way, so it is rewritten.
+	 * compared that way, so it is rewritten.  After a detach it is always
+	 * rewritten: this process may not have read the emptied setting yet.
 	 */
 	initStringInfo(&desired);
 	appendStringInfo(&desired, "%s application_name=%s", n->conninfo, self_name);
 	iqf_conninfo_host_port(n->conninfo, host_a, sizeof(host_a), &port_a);
 	iqf_conninfo_host_port(PrimaryConnInfo, host_b, sizeof(host_b), &port_b);
-	if ((PrimaryConnInfo && strcmp(PrimaryConnInfo, desired.data) == 0) ||
-		(host_a[0] != '\0' && strcmp(host_a, host_b) == 0 && port_a == port_b))
+	if (!detached &&
+		((PrimaryConnInfo && strcmp(PrimaryConnInfo, desired.data) == 0) ||
+		 (host_a[0] != '\0' && strcmp(host_a, host_b) == 0 && port_a == port_b)))
 	{
 		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-		strlcpy(iqf_ha->following, primary, sizeof(iqf_ha->following));
+		if (strcmp(iqf_ha->known_primary, primary) == 0 && !iqf_ha->detached)
+			strlcpy(iqf_ha->following, primary, sizeof(iqf_ha->following));
 		LWLockRelease(iqf_ha->lock);
 		return;
 	}
@@ -559,23 +711,15 @@ follow(const IqfDurable *d, int64 now)
 		iqf_peer_connect(&self_conn, now, 2000);
 	else if (self_conn.state == IQF_PEER_IDLE)
 	{
-		StringInfoData sql;
-		char	   *lit;
+		char		term_s[32];
+		const char *values[2];
 
-		lit = PQescapeLiteral(self_conn.conn, desired.data, desired.len);
-		if (lit == NULL)
-			return;
-		initStringInfo(&sql);
-		/* ALTER SYSTEM cannot share a query string: reload comes after */
-		appendStringInfo(&sql, "ALTER SYSTEM SET primary_conninfo TO %s", lit);
-		PQfreemem(lit);
-		if (iqf_peer_send(&self_conn, KIND_ALTER, sql.data, 0, NULL, now, 5000) &&
-			strcmp(follow_announced, primary) != 0)
-		{
-			strlcpy(follow_announced, primary, sizeof(follow_announced));
-			iqf_state_add_event("following", "re-pointing primary_conninfo to \"%s\" (term " UINT64_FORMAT ")",
-								primary, d->term);
-		}
+		snprintf(term_s, sizeof(term_s), UINT64_FORMAT, d->term);
+		values[0] = term_s;
+		values[1] = primary;
+		(void) iqf_peer_send(&self_conn, KIND_FOLLOW,
+							 "SELECT innoquim_failover.follow($1::bigint, $2)",
+							 2, values, now, 5000);
 	}
 }
 
@@ -610,26 +754,12 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 			ok = false;
 		}
 	}
-	if (kind == KIND_ALTER)
+	if (kind == KIND_FOLLOW)
 	{
-		if (PQresultStatus(res) == PGRES_COMMAND_OK)
-			(void) iqf_peer_send(p, KIND_RELOAD, "SELECT pg_reload_conf()", 0, NULL,
-								 iqf_mono_us(), 5000);
-		else
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 			ereport(LOG,
 					(errmsg("innoquim_failover agent: could not re-point primary_conninfo: %s",
 							PQresultErrorMessage(res))));
-		PQclear(res);
-		return;
-	}
-	if (kind == KIND_RELOAD)
-	{
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-		{
-			LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-			strlcpy(iqf_ha->following, iqf_ha->known_primary, sizeof(iqf_ha->following));
-			LWLockRelease(iqf_ha->lock);
-		}
 		PQclear(res);
 		return;
 	}
@@ -647,18 +777,31 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 		}
 		else if (term > d->term ||
 				 (term == d->term && strcmp(d->voted_for, self_name) != 0))
-			become_superseded(term, p->name);
+			become_superseded(term, p->name, "a voter refused our lease in a newer term");
 	}
-	else if ((kind == KIND_PREVOTE || kind == KIND_VOTE) && kind == round_kind && granted &&
-			 !ap->voted)
+	else if ((kind == KIND_PREVOTE || kind == KIND_VOTE) && kind == round_kind && !ap->voted &&
+			 PQnfields(res) >= 5)
 	{
-		ap->voted = true;
-		round_votes++;
-		if (PQnfields(res) >= 4 && strcmp(PQgetvalue(res, 0, 3), "t") == 0)
-			round_sync_votes++;
-		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-		iqf_ha->votes = round_votes;
-		LWLockRelease(iqf_ha->lock);
+		if (granted)
+		{
+			ap->voted = true;
+			count_vote(p->name, strcmp(PQgetvalue(res, 0, 4), "t") == 0);
+		}
+		else if (strcmp(PQgetvalue(res, 0, 3), "primary_holds_term") == 0 && term >= d->term)
+		{
+			/*
+			 * R10.3 (A5): a node we reach leads a term not older than ours:
+			 * it is a fresh primary whose LEASE will re-point us, or a
+			 * fenced one that regains its lease or steps down.  No
+			 * campaign against it.
+			 */
+			round_kind = 0;
+			next_campaign_at = iqf_mono_us() +
+				(int64) (lease_interval_ms() + random() % (2 * lease_interval_ms())) * 1000;
+			set_phase("following");
+			iqf_state_add_event("campaign_abandoned", "node \"%s\" leads term " UINT64_FORMAT "; not campaigning against it",
+								p->name, term);
+		}
 	}
 	PQclear(res);
 }
@@ -675,17 +818,21 @@ report_death(const IqfDurable *d)
 	int64		now = iqf_mono_us();
 	int64		until = now + 500 * 1000;
 	char		term_s[32];
-	const char *values[2];
+	char		inc_s[32];
+	const char *values[3];
 	int			i;
 
 	pg_atomic_write_u64(&iqf_ha->lease_expiry_mono, 0);
 	if (RecoveryInProgress() || iqf_ha_is_witness() ||
+		pg_atomic_read_u32(&iqf_ha->superseded) ||
 		!iqf_failover_enabled_for(iqf_ha_voter_count(d)))
 		proc_exit(1);
 	(void) iqf_fence_terminate_writers();
 	snprintf(term_s, sizeof(term_s), UINT64_FORMAT, d->term);
+	snprintf(inc_s, sizeof(inc_s), UINT64_FORMAT, d->incarnation);
 	values[0] = term_s;
 	values[1] = self_name;
+	values[2] = inc_s;
 	while ((now = iqf_mono_us()) < until)
 	{
 		bool		pending = false;
@@ -694,14 +841,14 @@ report_death(const IqfDurable *d)
 		{
 			IqfPeer    *p = &peers[i].p;
 
-			if (!peers[i].in_use || peers[i].granted_term == (uint64) -1)
+			if (!peers[i].in_use || peers[i].is_self || peers[i].granted_term == (uint64) -1)
 				continue;
 			iqf_peer_progress(p, now);
 			if (p->state == IQF_PEER_DOWN)
 				iqf_peer_connect(p, now, 400);
 			else if (p->state == IQF_PEER_IDLE && p->result_kind != KIND_DEAD)
 				iqf_peer_send(p, KIND_DEAD,
-							  "SELECT innoquim_failover.dead($1::bigint, $2)", 2, values, now, 400);
+							  "SELECT innoquim_failover.dead($1::bigint, $2, $3::bigint)", 3, values, now, 400);
 			if (p->state == IQF_PEER_IDLE && p->result_kind == KIND_DEAD)
 				peers[i].granted_term = (uint64) -1;	/* delivered */
 			else
@@ -770,7 +917,16 @@ tick(int64 now)
 								d.term);
 		}
 		pg_atomic_write_u32(&iqf_ha->enforce, 1);
+		if (pg_atomic_read_u32(&iqf_ha->superseded))
+		{
+			/* R7: no WAL for anybody, ever (a walsender may have slipped in) */
+			(void) iqf_fence_stop_walsenders();
+			set_phase("superseded");
+			return;
+		}
 		send_leases(&d, now);
+		if (pg_atomic_read_u32(&iqf_ha->superseded))
+			return;
 		update_lease(&d, now);
 		if (!pg_atomic_read_u32(&iqf_ha->superseded))
 			set_phase(iqf_ha_writes_allowed() ? "primary" : "fenced");
@@ -798,7 +954,7 @@ tick(int64 now)
 		bool		lost;
 
 		LWLockAcquire(iqf_ha->lock, LW_SHARED);
-		iqf_ha_voter(&v, NULL);
+		iqf_ha_voter(&v, &cfg);
 		LWLockRelease(iqf_ha->lock);
 
 		/* an election under way goes on until won, lost or superseded */
@@ -840,17 +996,20 @@ tick(int64 now)
 			iqf_ha->t_decided = iqf_ha->t_promoted = iqf_ha->t_first_write = 0;
 			LWLockRelease(iqf_ha->lock);
 			iqf_state_add_event("primary_lost", "%s; primary probe: %s%s%s",
-								v.dead_certificate ? "primary reported its postmaster dead" :
+								iqf_failover_cert_usable(&v, &cfg) ? "primary reported its postmaster dead" :
 								"no lease granted for failover_timeout",
 								iqf_peer_probe_name(probe.probe),
 								probe.error[0] ? ": " : "", probe.error);
 			set_phase("primary_lost");
 		}
+		follow(&d, now);
 		probe_primary(&d, now);
 		/* a primary that answers "starting up" is restarting: let it */
-		if (probe.probe == IQF_PROBE_STARTING && !v.dead_certificate)
+		if (probe.probe == IQF_PROBE_STARTING && !iqf_failover_cert_usable(&v, &cfg))
 			return;
-		if (v.eligible && !v.paused)
+		/* R10: R14 (still streaming is not lost), R0, eligibility, pause */
+		if (iqf_failover_may_campaign(v.eligible, v.paused, d.term, d.voted_for,
+									  !v.streaming, false))
 			campaign(&d, now);
 	}
 }

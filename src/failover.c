@@ -1,11 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * failover.c
- *	  Pure failover policy: who may grant a lease, who may get a vote, how
- *	  long a primary's lease lasts, which standby is the best candidate.
+ *	  Pure failover policy: who may grant a lease, who may get a vote, when
+ *	  a death certificate counts, how long a primary's lease lasts, when an
+ *	  election is won, when a primary gives up its term, which standby is
+ *	  the best candidate.
  *
- * Each rule names the failure it guards against and the rule number of
- * doc/protocol.md.  No I/O, no allocation, no PostgreSQL headers.
+ * Each rule names the rule of doc/protocol.md it implements (R0-R18) and
+ * the failure it guards against.  No I/O, no allocation, no PostgreSQL
+ * headers.
  *
  * Copyright (c) 2026, innoquim_failover developers
  *
@@ -16,7 +19,7 @@
 
 #include "failover.h"
 
-/* Rule: a decision needs a strict majority of all registered voters. */
+/* R1: a decision needs a strict majority of all registered voters. */
 int
 iqf_failover_quorum(int n_voters)
 {
@@ -24,7 +27,7 @@ iqf_failover_quorum(int n_voters)
 }
 
 /*
- * Rule: with fewer than three voters a majority cannot survive the loss of
+ * R1: with fewer than three voters a majority cannot survive the loss of
  * any one node, so automatic failover (and the lease) is off: two nodes
  * without a witness never promote on their own (split brain by partition).
  */
@@ -40,42 +43,147 @@ same(const char *a, const char *b)
 	return strncmp(a, b, IQF_NODE_NAME_LEN) == 0;
 }
 
-/*
- * LEASE from `primary` in `term`.  Guards against a deposed primary getting
- * its lease back (stale term) and against two primaries in one term.
- */
-IqfVerdict
-iqf_failover_lease_verdict(const IqfVoter *voter, uint64_t term, const char *primary)
+/* R13b: positions compare by timeline first, then LSN. */
+int
+iqf_failover_position_cmp(IqfPosition a, IqfPosition b)
 {
-	if (term < voter->term)
-		return IQF_REFUSE_STALE_TERM;
-	if (term == voter->term && voter->voted_for[0] != '\0' &&
-		!same(voter->voted_for, primary))
-		return IQF_REFUSE_VOTED_OTHER;
-	return IQF_GRANT;
+	if (a.tli != b.tli)
+		return a.tli > b.tli ? 1 : -1;
+	if (a.lsn != b.lsn)
+		return a.lsn > b.lsn ? 1 : -1;
+	return 0;
+}
+
+/* Roles, section 2: the leader of a term is the primary that voted for itself in it. */
+bool
+iqf_failover_leads_term(const IqfVoter *voter)
+{
+	return voter->data_node && !voter->in_recovery && !voter->superseded &&
+		same(voter->voted_for, voter->name);
 }
 
 /*
- * A voter considers the primary lost when it holds its death certificate,
- * or when it has granted nothing for failover_timeout: by then, with clock
- * rates within the documented drift, the lease it last granted has expired
- * on the primary's own clock.
+ * R3: LEASE(T, p, i).  Guards against a deposed primary getting its lease
+ * back (stale term), two primaries in one term (one vote per term, and a
+ * grant records the vote), and a lease of a previous incarnation counting
+ * after the primary restarted (A1).  A data node out of recovery never
+ * grants another node's lease; a newer term makes it adopt the term with
+ * no vote (it is superseded, R7).  R17: a standby follows the leader of
+ * any term not older than its own, even when it refuses its lease.
+ */
+IqfLeaseOutcome
+iqf_failover_lease(const IqfVoter *voter, const IqfLeaseRequest *req)
+{
+	IqfLeaseOutcome o;
+
+	memset(&o, 0, sizeof(o));
+	o.new_term = voter->term;
+	if (voter->data_node && !voter->in_recovery && !same(req->primary, voter->name))
+	{
+		o.verdict = IQF_REFUSE_NOT_STANDBY;
+		if (req->term > voter->term)
+		{
+			o.persist = true;
+			o.new_term = req->term;
+			o.vote_for_primary = false;
+		}
+		return o;
+	}
+	if (req->term < voter->term)
+	{
+		o.verdict = IQF_REFUSE_STALE_TERM;
+		return o;
+	}
+	o.follow = voter->in_recovery;
+	if (req->term == voter->term && voter->voted_for[0] != '\0' &&
+		!same(voter->voted_for, req->primary))
+	{
+		o.verdict = IQF_REFUSE_VOTED_OTHER;
+		return o;
+	}
+	if (voter->max_inc_known && same(voter->granted_to, req->primary) &&
+		req->incarnation < voter->max_inc)
+	{
+		o.verdict = IQF_REFUSE_STALE_INCARNATION;
+		o.follow = false;
+		return o;
+	}
+	o.verdict = IQF_GRANT;
+	if (req->term > voter->term || voter->voted_for[0] == '\0')
+	{
+		o.persist = true;
+		o.new_term = req->term;
+		o.vote_for_primary = true;
+	}
+	return o;
+}
+
+IqfVerdict
+iqf_failover_lease_verdict(const IqfVoter *voter, const IqfLeaseRequest *req)
+{
+	return iqf_failover_lease(voter, req).verdict;
+}
+
+/*
+ * R15: accept DEAD(T, p, i) only about the primary of our term, from an
+ * incarnation not older than the newest we granted since our start.  A data
+ * node out of recovery ignores it.  Guards against a certificate about an
+ * incarnation that is gone (a delayed DEAD after the primary restarted and
+ * regained its lease: A1).
+ */
+bool
+iqf_failover_dead_accept(const IqfVoter *voter, uint64_t term, const char *primary,
+						 uint64_t incarnation)
+{
+	if (voter->data_node && !voter->in_recovery)
+		return false;
+	if (term != voter->term || voter->voted_for[0] == '\0' || !same(primary, voter->voted_for))
+		return false;
+	if (voter->max_inc_known && same(voter->granted_to, primary) &&
+		incarnation < voter->max_inc)
+		return false;
+	return true;
+}
+
+/*
+ * R15: a certificate lifts the lease wait only while it is about the
+ * primary of our term, no newer incarnation of it was granted since, and
+ * we have run for failover_timeout (grants made before our own start, which
+ * we forgot, have expired by then).
+ */
+bool
+iqf_failover_cert_usable(const IqfVoter *voter, const IqfFailoverConfig *cfg)
+{
+	if (!voter->cert || voter->cert_term != voter->term ||
+		!same(voter->cert_primary, voter->voted_for))
+		return false;
+	if (voter->max_inc_known && same(voter->granted_to, voter->cert_primary) &&
+		voter->cert_inc < voter->max_inc)
+		return false;
+	return voter->since_start_us >= cfg->failover_timeout_us;
+}
+
+/*
+ * R12: the lease this voter last granted has surely expired: failover_timeout
+ * passed on its own clock since its last grant to another node (a start
+ * counts as a grant), or a usable death certificate.
  */
 bool
 iqf_failover_primary_lost(const IqfVoter *voter, const IqfFailoverConfig *cfg)
 {
-	return voter->dead_certificate || voter->since_grant_us >= cfg->failover_timeout_us;
+	return voter->since_grant_us >= cfg->failover_timeout_us ||
+		iqf_failover_cert_usable(voter, cfg);
 }
 
-/* > 0 when a is the better candidate: more WAL, then priority, then name. */
+/* > 0 when a is the better candidate: position, then priority, then name. */
 int
-iqf_failover_compare_candidates(uint64_t a_lsn, int a_priority, const char *a_name,
-								uint64_t b_lsn, int b_priority, const char *b_name)
+iqf_failover_compare_candidates(IqfPosition a_pos, int a_priority, const char *a_name,
+								IqfPosition b_pos, int b_priority, const char *b_name)
 {
-	int			c;
+	int			c = iqf_failover_position_cmp(a_pos, b_pos);
 
-	if (a_lsn != b_lsn)
-		return a_lsn > b_lsn ? 1 : -1;
+	if (c != 0)
+		return c;
 	if (a_priority != b_priority)
 		return a_priority > b_priority ? 1 : -1;
 	c = strncmp(a_name, b_name, IQF_NODE_NAME_LEN);
@@ -83,70 +191,87 @@ iqf_failover_compare_candidates(uint64_t a_lsn, int a_priority, const char *a_na
 }
 
 /*
- * VOTE for `req->candidate` in `req->term`.  The rules, in order:
+ * VOTE(T, c, i, pos, prio), rules R9, R11-R14 in order.  The caller detaches
+ * a standby voter (R17) before a real vote and judges again with the
+ * position measured after it.
  */
 IqfVerdict
 iqf_failover_vote_verdict(const IqfVoter *voter, const IqfVoteRequest *req,
 						  const IqfFailoverConfig *cfg)
 {
-	/* R: maintenance pause suspends every election */
+	/* R11.1: a primary never votes against itself */
+	if (iqf_failover_leads_term(voter))
+		return IQF_REFUSE_PRIMARY_HOLDS_TERM;
+	/* R9: maintenance pause suspends every election */
 	if (voter->paused)
 		return IQF_REFUSE_PAUSED;
-	/* R: priority 0 never promotes */
+	/* R10.1: priority 0 never promotes */
 	if (req->candidate_priority <= 0)
 		return IQF_REFUSE_INELIGIBLE;
-	/* R: terms only move forward (a deposed node cannot win an old term) */
+	/* R11.2: terms only move forward (a deposed node cannot win an old term) */
 	if (req->term < voter->term)
 		return IQF_REFUSE_STALE_TERM;
 	if (req->term == voter->term && voter->voted_for[0] != '\0')
 	{
-		/* R: one vote per term, kept across restarts (durable) */
+		/* R11.3: one vote per term, kept across restarts (R2) */
 		if (!same(voter->voted_for, req->candidate))
 			return IQF_REFUSE_VOTED_OTHER;
-		/* the same vote asked again (lost reply): answer it again */
+
+		/*
+		 * R11.4: the same vote asked again (its reply was lost): granted
+		 * again.  It is a lease grant to the only possible leader of this
+		 * term.  A pre-vote is judged afresh.
+		 */
 		if (!req->pre_vote)
 			return IQF_GRANT;
 	}
-	/* R: never vote while the primary's lease may still be valid */
+	/* R12: never vote while a lease we granted may still be valid */
 	if (!iqf_failover_primary_lost(voter, cfg))
 		return IQF_REFUSE_LEASE_FRESH;
-	/* R: never elect a candidate that lacks WAL this voter holds */
-	if (voter->is_standby && req->candidate_lsn < voter->received_lsn)
+	/* R14: a standby still receiving its primary's stream does not vote */
+	if (voter->data_node && voter->in_recovery && voter->streaming)
+		return IQF_REFUSE_NOT_LOST;
+	/* R13a: never elect a candidate that lacks an acknowledged commit */
+	if (req->pos.lsn < voter->acked_lsn)
 		return IQF_REFUSE_BEHIND;
-	/* R: never elect a candidate that lacks an acknowledged commit */
-	if (req->candidate_lsn < voter->acked_lsn)
+	/* R13b: never elect a candidate that lacks WAL this standby holds */
+	if (voter->data_node && voter->in_recovery &&
+		iqf_failover_position_cmp(req->pos, voter->pos) < 0)
 		return IQF_REFUSE_BEHIND;
-	/*
-	 * R: under synchronous replication the election as a whole must include
-	 * a synchronous standby's check (iqf_failover_election_won); a single
-	 * voter does not refuse a candidate for not being synchronous itself.
-	 */
-	/* R: only the best candidate wins (the voter may be it) */
-	if (voter->is_standby && voter->eligible && !same(voter->name, req->candidate) &&
-		iqf_failover_compare_candidates(voter->received_lsn, voter->priority, voter->name,
-										req->candidate_lsn, req->candidate_priority,
+	/* R10.4, voter side: a better eligible standby does not vote for a worse one */
+	if (voter->data_node && voter->in_recovery && voter->eligible &&
+		!same(voter->name, req->candidate) &&
+		iqf_failover_compare_candidates(voter->pos, voter->priority, voter->name,
+										req->pos, req->candidate_priority,
 										req->candidate) > 0)
 		return IQF_REFUSE_BETTER_SELF;
 	return IQF_GRANT;
 }
 
 /*
- * R: an election is won with a quorum of votes; under synchronous
- * replication it must also hold every acknowledged commit, which is proven
- * when the candidate is a synchronous standby itself or when a synchronous
- * standby granted its vote (that voter refuses any candidate with less WAL
- * than it holds, and it holds every acknowledged commit).  WAL on one
- * timeline is a single stream, so more WAL means all of it.
+ * R16: under synchronous replication with k synchronous standbys among m
+ * listed standbys (the last primary not counted), m - k + 1 standby votes of
+ * listed standbys include one that holds every acknowledged commit
+ * (pigeonhole); each refused a candidate behind it (R13b).  k = 0: off.
  */
-bool
-iqf_failover_election_won(int votes, int quorum, bool sync_in_use,
-						  bool candidate_is_sync, int sync_votes)
+int
+iqf_failover_sync_votes_needed(int k, int m)
 {
-	if (votes < quorum)
+	if (k <= 0)
+		return 0;
+	if (m - k + 1 < 1)
+		return 1;
+	return m - k + 1;
+}
+
+/* R16: a quorum of votes, and the standby votes the sync rule needs. */
+bool
+iqf_failover_election_won(int votes, int quorum, int standby_votes_needed,
+						  int listed_standby_votes)
+{
+	if (quorum <= 0 || votes < quorum)
 		return false;
-	if (!sync_in_use)
-		return true;
-	return candidate_is_sync || sync_votes > 0;
+	return listed_standby_votes >= standby_votes_needed;
 }
 
 static int
@@ -159,9 +284,10 @@ cmp_desc(const void *a, const void *b)
 }
 
 /*
- * The lease of a primary ends fence_timeout after the send time (on its own
- * clock) of the request that completed its most recent quorum of grants.
- * Returns 0 (no lease) with fewer than `quorum` grants.  At most 64 grants.
+ * R4: the lease of a primary ends fence_timeout after the send time (on its
+ * own clock) of the request that completed its most recent quorum of
+ * grants.  Returns 0 (no lease) with fewer than `quorum` grants.  At most
+ * 64 grants.
  */
 int64_t
 iqf_failover_lease_expiry(const int64_t *grant_sent_at, int n_grants, int quorum,
@@ -179,9 +305,38 @@ iqf_failover_lease_expiry(const int64_t *grant_sent_at, int n_grants, int quorum
 }
 
 /*
- * The smallest safe failover_timeout: the lease (fence_timeout) stretched
- * by a 10% clock-rate error, plus one lease interval for the request in
- * flight when the voter last granted.
+ * R8: a primary whose lease has not been valid for failover_timeout on its
+ * own clock gives up its term, so that voters it still reaches can elect a
+ * successor (asymmetric partitions: A3).  lapsed_since_us = 0: the lease is
+ * valid.  Not while paused: a pause only removes behaviours (R9).
+ */
+bool
+iqf_failover_step_down(int64_t lapsed_since_us, int64_t now_us, bool paused,
+					   const IqfFailoverConfig *cfg)
+{
+	if (paused || lapsed_since_us <= 0)
+		return false;
+	return now_us - lapsed_since_us >= cfg->failover_timeout_us;
+}
+
+/*
+ * R10.1-3 and R0: a standby campaigns only when eligible, not paused, it has
+ * seen a primary (term > 0 or a vote), it lost its primary, and no node it
+ * reaches leads a term not older than its own (A5).  R10.4 (best reachable
+ * standby) is judged by the voters' answers; R10.5 by its own vote.
+ */
+bool
+iqf_failover_may_campaign(bool eligible, bool paused, uint64_t term, const char *voted_for,
+						  bool lost, bool leader_reachable)
+{
+	if (!eligible || paused || !lost || leader_reachable)
+		return false;
+	return term > 0 || (voted_for != NULL && voted_for[0] != '\0');
+}
+
+/*
+ * R18: the smallest safe failover_timeout: the lease (fence_timeout)
+ * stretched by a 10% clock-rate error, plus one lease interval.
  */
 int64_t
 iqf_failover_default_failover_timeout(int64_t fence_timeout_us, int64_t lease_interval_us)
@@ -189,12 +344,25 @@ iqf_failover_default_failover_timeout(int64_t fence_timeout_us, int64_t lease_in
 	return fence_timeout_us + fence_timeout_us / 10 + lease_interval_us;
 }
 
+/* R18: a configured failover_timeout below the floor is raised to it. */
+int64_t
+iqf_failover_effective_failover_timeout(int64_t configured_us, int64_t fence_timeout_us,
+										int64_t lease_interval_us)
+{
+	int64_t		floor_us = iqf_failover_default_failover_timeout(fence_timeout_us,
+																 lease_interval_us);
+
+	return configured_us > floor_us ? configured_us : floor_us;
+}
+
 const char *
 iqf_failover_verdict_name(IqfVerdict verdict)
 {
 	static const char *const names[IQF_NUM_VERDICTS] = {
 		"granted", "stale_term", "voted_for_other", "lease_still_valid", "candidate_behind",
-		"candidate_not_sync", "candidate_ineligible", "failover_paused", "voter_is_better_candidate"
+		"candidate_ineligible", "failover_paused", "voter_is_better_candidate",
+		"stale_incarnation", "primary_holds_term", "not_lost", "voter_not_standby",
+		"not_detached"
 	};
 
 	if ((int) verdict < 0 || verdict >= IQF_NUM_VERDICTS)

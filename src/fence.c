@@ -33,9 +33,15 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/spin.h"
+#include "tcop/dest.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
@@ -44,6 +50,15 @@
 #include "ha_state.h"
 
 static ExecutorStart_hook_type prev_executor_start = NULL;
+/*
+ * libpq/auth.h declares this hook but includes libpq-be.h, which needs the
+ * GSSAPI headers when the server was built with GSSAPI (Debian's is):
+ * declared here with the same type, Port kept opaque, to build without them.
+ */
+struct Port;
+typedef void (*iqf_client_auth_hook_type) (struct Port *port, int status);
+extern PGDLLIMPORT iqf_client_auth_hook_type ClientAuthentication_hook;
+static iqf_client_auth_hook_type prev_client_auth = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void
@@ -129,13 +144,31 @@ iqf_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTr
  * The last line of defence, and the clock of the failover's "first write":
  * a transaction with an ID commits only under a valid lease.
  */
+static bool xact_wrote = false;
+
+static void check_after_commit(void);
+
 static void
 iqf_xact_callback(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_COMMIT)
+	{
+		if (xact_wrote)
+			check_after_commit();
+		xact_wrote = false;
+		return;
+	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		xact_wrote = false;
+		return;
+	}
 	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT)
 		return;
 	if (!TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		return;
+	xact_wrote = event == XACT_EVENT_PRE_COMMIT;
 	if (!iqf_ha_writes_allowed())
 		refuse();
 	if (iqf_ha && pg_atomic_read_u32(&iqf_ha->first_write_pending) != 0 &&
@@ -147,9 +180,52 @@ iqf_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * R7: a superseded primary serves no WAL: replication connections are
+ * refused, so a standby still pointing at it notices it lost its primary
+ * (R14) and can vote (A3).
+ */
+static void
+iqf_client_auth(struct Port *port, int status)
+{
+	if (prev_client_auth)
+		prev_client_auth(port, status);
+	if (status == STATUS_OK && am_walsender && iqf_ha &&
+		pg_atomic_read_u32(&iqf_ha->superseded) != 0 && !RecoveryInProgress())
+		ereport(FATAL,
+				(errcode(ERRCODE_CANNOT_CONNECT_NOW),
+				 errmsg("innoquim_failover: this node was superseded and serves no WAL"),
+				 errdetail("A newer primary exists (term " UINT64_FORMAT ").", iqf_ha->superseded_by_term),
+				 errhint("Stream from the current primary; rebuild this node as a standby of it.")));
+}
+
+/*
+ * R7 and R5 (A2): a transaction that wrote and committed while the lease
+ * was valid may have waited for synchronous replication since; if the
+ * lease lapsed meanwhile, a successor may exist that lacks this commit, so
+ * the client must not be told it committed.  The commit record is written
+ * and cannot be undone here (an ERROR after commit would PANIC), so the
+ * session ends without sending the acknowledgement: output is switched off
+ * and a termination is queued, which takes effect once the transaction is
+ * over.  The client sees a lost connection, as after a crash.
+ */
+static void
+check_after_commit(void)
+{
+	if (iqf_ha_writes_allowed())
+		return;
+	whereToSendOutput = DestNone;
+	ProcDiePending = true;
+	InterruptPending = true;
+	ereport(LOG,
+			(errmsg("innoquim_failover: write lease lost while committing; the commit is not acknowledged and the session ends")));
+}
+
 void
 iqf_fence_install_hooks(void)
 {
+	prev_client_auth = ClientAuthentication_hook;
+	ClientAuthentication_hook = iqf_client_auth;
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = iqf_executor_start;
 	prev_process_utility = ProcessUtility_hook;
@@ -184,4 +260,27 @@ iqf_fence_terminate_writers(void)
 			killed++;
 	}
 	return killed;
+}
+
+/* R7: terminate the walsenders (SIGTERM).  Returns how many. */
+int
+iqf_fence_stop_walsenders(void)
+{
+	int			i;
+	int			n = 0;
+
+	if (WalSndCtl == NULL)
+		return 0;
+	for (i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		pid_t		pid;
+
+		SpinLockAcquire(&w->mutex);
+		pid = w->pid;
+		SpinLockRelease(&w->mutex);
+		if (pid != 0 && kill(pid, SIGTERM) == 0)
+			n++;
+	}
+	return n;
 }

@@ -12,5 +12,6 @@
 
 extern void iqf_fence_install_hooks(void);
 extern int	iqf_fence_terminate_writers(void);
+extern int	iqf_fence_stop_walsenders(void);
 
 #endif							/* IQF_FENCE_H */

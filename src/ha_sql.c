@@ -19,17 +19,25 @@
 #include "postgres.h"
 
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
+#include "catalog/pg_authid.h"
 #include "access/xlogrecovery.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "postmaster/postmaster.h"
 #include "replication/walreceiver.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
+#include "storage/spin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "libpq-fe.h"
 
@@ -40,6 +48,7 @@
 PG_FUNCTION_INFO_V1(iqf_sql_lease);
 PG_FUNCTION_INFO_V1(iqf_sql_vote);
 PG_FUNCTION_INFO_V1(iqf_sql_dead);
+PG_FUNCTION_INFO_V1(iqf_sql_follow);
 PG_FUNCTION_INFO_V1(iqf_sql_register_node);
 PG_FUNCTION_INFO_V1(iqf_sql_unregister_node);
 PG_FUNCTION_INFO_V1(iqf_sql_nodes);
@@ -61,47 +70,93 @@ wake_agent(void)
 uint64
 iqf_ha_own_lsn(void)
 {
+	IqfPosition pos;
+
+	iqf_ha_own_position(&pos);
+	return pos.lsn;
+}
+
+/*
+ * This node's position (R13b): timeline of the last WAL it holds, and its
+ * end.  A standby holds what its WAL receiver flushed, or at least what it
+ * replayed; a primary what it flushed.
+ */
+void
+iqf_ha_own_position(IqfPosition *pos)
+{
+	TimeLineID	rtli = 0;
+	TimeLineID	ptli = 0;
 	XLogRecPtr	recv;
 	XLogRecPtr	replay;
 
 	if (!RecoveryInProgress())
-		return GetFlushRecPtr(NULL);
-	recv = GetWalRcvFlushRecPtr(NULL, NULL);
-	replay = GetXLogReplayRecPtr(NULL);
-	return Max(recv, replay);
+	{
+		pos->tli = GetWALInsertionTimeLine();
+		pos->lsn = GetFlushRecPtr(NULL);
+		return;
+	}
+	recv = GetWalRcvFlushRecPtr(NULL, &rtli);
+	replay = GetXLogReplayRecPtr(&ptli);
+	if (rtli > ptli || (rtli == ptli && recv > replay))
+	{
+		pos->tli = rtli;
+		pos->lsn = recv;
+	}
+	else
+	{
+		pos->tli = ptli;
+		pos->lsn = replay;
+	}
 }
 
+/*
+ * R14: our WAL receiver streams and heard from its primary within
+ * `within_us` (a silent stream counts as lost after failover_timeout).
+ */
 static bool
-in_list(const char *list, const char *name)
+wal_receiver_streaming(int64 within_us)
 {
-	char	   *copy = pstrdup(list);
-	char	   *save = NULL;
-	char	   *tok;
-	bool		found = false;
+	WalRcvData *w = WalRcv;
+	bool		streaming;
+	TimestampTz last;
 
-	for (tok = strtok_r(copy, ",", &save); tok && !found; tok = strtok_r(NULL, ",", &save))
-		found = strcmp(tok, name) == 0;
-	pfree(copy);
-	return found;
+	if (w == NULL)
+		return false;
+	SpinLockAcquire(&w->mutex);
+	streaming = w->walRcvState == WALRCV_STREAMING;
+	last = w->lastMsgReceiptTime;
+	SpinLockRelease(&w->mutex);
+	return streaming && last != 0 && GetCurrentTimestamp() - last < within_us;
 }
 
 /* This node's view as a voter.  Caller holds the HA lock. */
 void
-iqf_ha_voter(IqfVoter *v, const char *candidate)
+iqf_ha_voter(IqfVoter *v, const IqfFailoverConfig *cfg)
 {
+	int64		now = iqf_mono_us();
+
 	memset(v, 0, sizeof(*v));
 	iqf_node_name(v->name, sizeof(v->name));
 	v->term = iqf_ha->durable.term;
 	strlcpy(v->voted_for, iqf_ha->durable.voted_for, sizeof(v->voted_for));
-	v->since_grant_us = iqf_mono_us() - iqf_ha->last_grant_mono;
-	v->dead_certificate = iqf_ha->dead_term_plus1 == iqf_ha->durable.term + 1;
-	v->is_standby = RecoveryInProgress() && !iqf_ha_is_witness();
-	v->received_lsn = v->is_standby ? iqf_ha_own_lsn() : 0;
-	v->eligible = v->is_standby && iqf_auto_failover && iqf_priority > 0;
+	v->data_node = !iqf_ha_is_witness();
+	v->in_recovery = v->data_node && RecoveryInProgress();
+	v->superseded = pg_atomic_read_u32(&iqf_ha->superseded) != 0;
+	v->since_grant_us = now - iqf_ha->last_grant_mono;
+	v->since_start_us = now - iqf_ha->start_mono;
+	strlcpy(v->granted_to, iqf_ha->lease_holder, sizeof(v->granted_to));
+	v->max_inc_known = iqf_ha->max_inc_known;
+	v->max_inc = iqf_ha->max_inc;
+	v->cert = iqf_ha->cert;
+	v->cert_term = iqf_ha->cert_term;
+	strlcpy(v->cert_primary, iqf_ha->cert_primary, sizeof(v->cert_primary));
+	v->cert_inc = iqf_ha->cert_inc;
+	v->streaming = v->in_recovery && wal_receiver_streaming(cfg->failover_timeout_us);
+	if (v->in_recovery)
+		iqf_ha_own_position(&v->pos);
+	v->eligible = v->in_recovery && iqf_auto_failover && iqf_priority > 0;
 	v->priority = iqf_priority;
 	v->acked_lsn = iqf_ha->acked_lsn;
-	v->sync_set_known = iqf_ha->sync_set[0] != '\0';
-	v->candidate_in_sync_set = candidate && v->sync_set_known && in_list(iqf_ha->sync_set, candidate);
 	v->paused = iqf_ha->durable.paused;
 }
 
@@ -109,101 +164,222 @@ void
 iqf_ha_failover_config(IqfFailoverConfig *cfg)
 {
 	int64		fence = (int64) iqf_fence_timeout_ms * 1000;
-	int64		floor_us = iqf_failover_default_failover_timeout(fence, fence / 4);
 
 	cfg->fence_timeout_us = fence;
-	/* never shorter than the safe minimum, whatever the setting says */
-	cfg->failover_timeout_us = Max((int64) iqf_failover_timeout_ms * 1000, floor_us);
+	/* R18: never shorter than the safe minimum, whatever the setting says */
+	cfg->failover_timeout_us =
+		iqf_failover_effective_failover_timeout((int64) iqf_failover_timeout_ms * 1000,
+												fence, fence / 4);
 }
 
 /*
- * Apply a LEASE request.  Returns the verdict; *term_out is this node's
- * term after it.  Takes the HA lock.
+ * Make `d` the durable state (persisted first).  A change of term or vote
+ * drops the death certificate (R15).  Caller holds the HA lock exclusively.
+ */
+static void
+set_durable(IqfDurable *d)
+{
+	if (d->term != iqf_ha->durable.term || strcmp(d->voted_for, iqf_ha->durable.voted_for) != 0)
+		iqf_ha->cert = false;
+	iqf_node_name(d->owner, sizeof(d->owner));
+	iqf_ha_save_durable(d);
+	iqf_ha->durable = *d;
+}
+
+/* Record a LEASE or VOTE granted to `to` (incarnation inc).  Locked. */
+static void
+record_grant(const char *to, uint64 inc)
+{
+	char		self[IQF_NODE_NAME_LEN];
+
+	iqf_node_name(self, sizeof(self));
+	/* R12: self-grants (a primary's own, a candidate's own) do not count */
+	if (strcmp(to, self) != 0)
+		iqf_ha->last_grant_mono = iqf_mono_us();
+	if (!iqf_ha->max_inc_known || strcmp(iqf_ha->lease_holder, to) != 0)
+	{
+		strlcpy(iqf_ha->lease_holder, to, sizeof(iqf_ha->lease_holder));
+		iqf_ha->max_inc_known = true;
+		iqf_ha->max_inc = inc;
+	}
+	else if (inc > iqf_ha->max_inc)
+		iqf_ha->max_inc = inc;
+}
+
+/*
+ * Apply a LEASE request (R3, R17).  Returns the verdict; *term_out is this
+ * node's term after it.  Takes the HA lock.
  */
 IqfVerdict
 iqf_ha_handle_lease(const IqfLeaseArgs *a, uint64 *term_out)
 {
 	IqfVoter	v;
-	IqfVerdict	verdict;
+	IqfLeaseRequest req;
+	IqfLeaseOutcome o;
+	IqfFailoverConfig cfg;
+
+	iqf_ha_failover_config(&cfg);
+	memset(&req, 0, sizeof(req));
+	req.term = a->term;
+	strlcpy(req.primary, a->primary, sizeof(req.primary));
+	req.incarnation = a->incarnation;
 
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-	iqf_ha_voter(&v, NULL);
-	verdict = iqf_failover_lease_verdict(&v, a->term, a->primary);
-	if (verdict == IQF_GRANT)
+	iqf_ha_voter(&v, &cfg);
+	o = iqf_failover_lease(&v, &req);
 	{
 		IqfDurable	d = iqf_ha->durable;
 		bool		changed = false;
 
-		if (a->term > d.term || d.voted_for[0] == '\0')
+		if (o.persist)
 		{
-			d.term = a->term;
-			strlcpy(d.voted_for, a->primary, sizeof(d.voted_for));
+			d.term = o.new_term;
+			strlcpy(d.voted_for, o.vote_for_primary ? a->primary : "", sizeof(d.voted_for));
 			changed = true;
 		}
-		if (a->registry && a->registry_version > d.registry_version)
+		if (o.verdict == IQF_GRANT)
 		{
-			IqfDurable	r = d;
-
-			if (iqf_ha_registry_parse(a->registry, &r))
+			if (a->registry && a->registry_version > d.registry_version)
 			{
-				d = r;
+				IqfDurable	r = d;
+
+				if (iqf_ha_registry_parse(a->registry, &r))
+				{
+					d = r;
+					changed = true;
+				}
+			}
+			if (a->paused != d.paused)
+			{
+				d.paused = a->paused;
 				changed = true;
 			}
 		}
-		if (a->paused != d.paused)
-		{
-			d.paused = a->paused;
-			changed = true;
-		}
 		if (changed)
-		{
-			iqf_node_name(d.owner, sizeof(d.owner));
-			iqf_ha_save_durable(&d);
-			iqf_ha->durable = d;
-		}
-		iqf_ha->last_grant_mono = iqf_mono_us();
-		strlcpy(iqf_ha->lease_holder, a->primary, sizeof(iqf_ha->lease_holder));
-		strlcpy(iqf_ha->known_primary, a->primary, sizeof(iqf_ha->known_primary));
-		iqf_ha->acked_lsn = a->acked_lsn;
-		strlcpy(iqf_ha->sync_set, a->sync_set ? a->sync_set : "", sizeof(iqf_ha->sync_set));
-		iqf_ha->last_lease_at = GetCurrentTimestamp();
-		if (iqf_ha->dead_term_plus1 == a->term + 1)
-			iqf_ha->dead_term_plus1 = 0;	/* it is alive again in its term */
+			set_durable(&d);
 	}
+	if (o.verdict == IQF_GRANT)
+	{
+		record_grant(a->primary, a->incarnation);
+		iqf_ha->acked_lsn = a->acked_lsn;
+		strlcpy(iqf_ha->sync_names, a->sync_names ? a->sync_names : "", sizeof(iqf_ha->sync_names));
+		iqf_ha->sync_k = a->sync_k;
+		strlcpy(iqf_ha->sync_primary, a->primary, sizeof(iqf_ha->sync_primary));
+		iqf_ha->last_lease_at = GetCurrentTimestamp();
+	}
+	/* R17: follow the leader of our term, even when refusing its lease */
+	if (o.verdict == IQF_GRANT || o.follow)
+		strlcpy(iqf_ha->known_primary, a->primary, sizeof(iqf_ha->known_primary));
+	/* a former primary shows who leads now (views only: it follows nobody) */
+	else if (o.verdict == IQF_REFUSE_NOT_STANDBY && a->term >= iqf_ha->durable.term)
+		strlcpy(iqf_ha->known_primary, a->primary, sizeof(iqf_ha->known_primary));
 	*term_out = iqf_ha->durable.term;
 	LWLockRelease(iqf_ha->lock);
 	wake_agent();
-	return verdict;
+	return o.verdict;
 }
 
-/* Apply a VOTE request (or a pre-vote).  Takes the HA lock. */
-/* Is this node in the synchronous set the primary last reported? */
-bool
-iqf_ha_self_in_sync_set(void)
+/*
+ * ALTER SYSTEM SET primary_conninfo = value, through the server's own code
+ * (ALTER SYSTEM cannot run inside a function).  The callers, vote() and
+ * follow(), are granted to the control role only (install script), and the
+ * value is either empty or built from the registry; PostgreSQL 15 lets only
+ * superusers run ALTER SYSTEM, so this runs as the bootstrap superuser.
+ * The caller signals the postmaster to reload.
+ */
+static void
+set_primary_conninfo(const char *value)
 {
-	char		self[IQF_NODE_NAME_LEN];
-	bool		in;
+	AlterSystemStmt *stmt = makeNode(AlterSystemStmt);
+	VariableSetStmt *set = makeNode(VariableSetStmt);
+	A_Const    *c = makeNode(A_Const);
+	Oid			save_userid;
+	int			save_sec;
 
-	iqf_node_name(self, sizeof(self));
-	LWLockAcquire(iqf_ha->lock, LW_SHARED);
-	in = iqf_ha->sync_set[0] != '\0' && in_list(iqf_ha->sync_set, self);
-	LWLockRelease(iqf_ha->lock);
-	return in;
+	c->val.sval.type = T_String;
+	c->val.sval.sval = pstrdup(value);
+	c->location = -1;
+	set->kind = VAR_SET_VALUE;
+	set->name = pstrdup("primary_conninfo");
+	set->args = list_make1(c);
+	stmt->setstmt = set;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		AlterSystemSetConfigFile(stmt);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
 }
 
-bool
-iqf_ha_sync_in_use(void)
+/*
+ * R17: empty primary_conninfo durably (ALTER SYSTEM through the server's own
+ * code: ALTER SYSTEM cannot run inside a function, and this backend runs as
+ * the control role), reload, and wait until the WAL receiver has stopped,
+ * so that this standby acknowledges no WAL of the old primary after its
+ * vote.  Runs in a backend (a peer's vote() call) with a transaction.
+ * Returns false when the WAL receiver did not stop in time.
+ */
+static bool
+detach(void)
 {
-	bool		in_use;
+	bool		already;
+	int64		deadline;
+	int64		settle;
 
-	LWLockAcquire(iqf_ha->lock, LW_SHARED);
-	in_use = iqf_ha->sync_set[0] != '\0';
+	/* under the lock, so that follow() cannot re-point in between */
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	already = iqf_ha->detached;
+	if (!already)
+	{
+		set_primary_conninfo("");
+		iqf_ha->detached = true;
+		iqf_ha->following[0] = '\0';
+		iqf_ha->known_primary[0] = '\0';
+	}
 	LWLockRelease(iqf_ha->lock);
-	return in_use;
+	if (!already)
+	{
+		if (kill(PostmasterPid, SIGHUP) != 0)
+			ereport(WARNING,
+					(errmsg("innoquim_failover: could not signal the postmaster to reload: %m")));
+		iqf_state_add_event("detached", "primary_conninfo emptied before voting");
+	}
+
+	/*
+	 * The startup process stops the WAL receiver when it sees the new
+	 * setting; give it a moment to read it even when no receiver runs now
+	 * (one could be about to start with the old setting).
+	 */
+	settle = iqf_mono_us() + (already ? 0 : 30 * 1000);
+	deadline = iqf_mono_us() + 2 * 1000 * 1000;
+	for (;;)
+	{
+		int64		now = iqf_mono_us();
+
+		if (!WalRcvRunning() && now >= settle)
+			return true;
+		if (now >= deadline)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
+/*
+ * Apply a VOTE request or a pre-vote (R11-R14, R17).  *as_standby: this
+ * voter is a standby, so the vote counts towards R16.  Takes the HA lock.
+ */
 IqfVerdict
-iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, uint64 *lsn_out)
+iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, IqfPosition *pos_out,
+				   bool *as_standby)
 {
 	IqfVoter	v;
 	IqfVerdict	verdict;
@@ -211,8 +387,23 @@ iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, uint64 *lsn_out)
 
 	iqf_ha_failover_config(&cfg);
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-	iqf_ha_voter(&v, req->candidate);
+	iqf_ha_voter(&v, &cfg);
 	verdict = iqf_failover_vote_verdict(&v, req, &cfg);
+	LWLockRelease(iqf_ha->lock);
+
+	/* R17: a standby detaches before a real vote, then is judged again */
+	if (verdict == IQF_GRANT && !req->pre_vote && v.in_recovery)
+	{
+		if (!detach())
+			verdict = IQF_REFUSE_NOT_DETACHED;
+	}
+
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	if (verdict == IQF_GRANT)
+	{
+		iqf_ha_voter(&v, &cfg);
+		verdict = iqf_failover_vote_verdict(&v, req, &cfg);
+	}
 	if (verdict == IQF_GRANT && !req->pre_vote)
 	{
 		IqfDurable	d = iqf_ha->durable;
@@ -221,16 +412,14 @@ iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, uint64 *lsn_out)
 		{
 			d.term = req->term;
 			strlcpy(d.voted_for, req->candidate, sizeof(d.voted_for));
-			iqf_node_name(d.owner, sizeof(d.owner));
-			iqf_ha_save_durable(&d);	/* before the answer leaves */
-			iqf_ha->durable = d;
+			set_durable(&d);	/* before the answer leaves */
 		}
 		/* the vote is also the new primary's first lease grant */
-		iqf_ha->last_grant_mono = iqf_mono_us();
-		strlcpy(iqf_ha->lease_holder, req->candidate, sizeof(iqf_ha->lease_holder));
+		record_grant(req->candidate, req->incarnation);
 	}
 	*term_out = iqf_ha->durable.term;
-	*lsn_out = v.received_lsn;
+	*pos_out = v.pos;
+	*as_standby = v.in_recovery;
 	LWLockRelease(iqf_ha->lock);
 	wake_agent();
 	return verdict;
@@ -251,11 +440,13 @@ iqf_sql_lease(PG_FUNCTION_ARGS)
 	memset(&a, 0, sizeof(a));
 	a.term = (uint64) PG_GETARG_INT64(0);
 	strlcpy(a.primary, text_to_cstring(PG_GETARG_TEXT_PP(1)), sizeof(a.primary));
-	a.acked_lsn = PG_ARGISNULL(2) ? 0 : PG_GETARG_LSN(2);
-	a.sync_set = PG_ARGISNULL(3) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	a.paused = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
-	a.registry = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
-	a.registry_version = PG_ARGISNULL(6) ? 0 : (uint64) PG_GETARG_INT64(6);
+	a.incarnation = (uint64) PG_GETARG_INT64(2);
+	a.acked_lsn = PG_GETARG_LSN(3);
+	a.sync_names = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	a.sync_k = PG_GETARG_INT32(5);
+	a.paused = PG_GETARG_BOOL(6);
+	a.registry = text_to_cstring(PG_GETARG_TEXT_PP(7));
+	a.registry_version = (uint64) PG_GETARG_INT64(8);
 
 	verdict = iqf_ha_handle_lease(&a, &term);
 	iqf_node_name(self, sizeof(self));
@@ -274,7 +465,8 @@ iqf_sql_vote(PG_FUNCTION_ARGS)
 {
 	IqfVoteRequest req;
 	uint64		term;
-	uint64		lsn;
+	IqfPosition pos;
+	bool		as_standby;
 	IqfVerdict	verdict;
 	TupleDesc	tupdesc;
 	Datum		values[6];
@@ -285,11 +477,13 @@ iqf_sql_vote(PG_FUNCTION_ARGS)
 	memset(&req, 0, sizeof(req));
 	req.term = (uint64) PG_GETARG_INT64(0);
 	strlcpy(req.candidate, text_to_cstring(PG_GETARG_TEXT_PP(1)), sizeof(req.candidate));
-	req.candidate_lsn = PG_GETARG_LSN(2);
-	req.candidate_priority = PG_GETARG_INT32(3);
-	req.pre_vote = PG_GETARG_BOOL(4);
+	req.incarnation = (uint64) PG_GETARG_INT64(2);
+	req.pos.tli = (uint32) PG_GETARG_INT64(3);
+	req.pos.lsn = PG_GETARG_LSN(4);
+	req.candidate_priority = PG_GETARG_INT32(5);
+	req.pre_vote = PG_GETARG_BOOL(6);
 
-	verdict = iqf_ha_handle_vote(&req, &term, &lsn);
+	verdict = iqf_ha_handle_vote(&req, &term, &pos, &as_standby);
 	iqf_node_name(self, sizeof(self));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -298,34 +492,93 @@ iqf_sql_vote(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) term);
 	values[2] = CStringGetTextDatum(self);
 	values[3] = CStringGetTextDatum(iqf_failover_verdict_name(verdict));
-	values[4] = LSNGetDatum(lsn);
-	values[5] = BoolGetDatum(iqf_ha_self_in_sync_set());
+	values[4] = LSNGetDatum(pos.lsn);
+	values[5] = BoolGetDatum(as_standby);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/* DEAD: the primary of `term` reports its postmaster dead. */
+/* DEAD(T, p, i): the primary of `term` reports its postmaster dead (R15). */
 Datum
 iqf_sql_dead(PG_FUNCTION_ARGS)
 {
 	uint64		term = (uint64) PG_GETARG_INT64(0);
 	char	   *primary = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	uint64		inc = (uint64) PG_GETARG_INT64(2);
 	bool		accepted = false;
+	IqfVoter	v;
+	IqfFailoverConfig cfg;
 
 	iqf_ha_require();
+	iqf_ha_failover_config(&cfg);
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-	if (term == iqf_ha->durable.term && strcmp(iqf_ha->lease_holder, primary) == 0)
+	iqf_ha_voter(&v, &cfg);
+	if (iqf_failover_dead_accept(&v, term, primary, inc))
 	{
-		iqf_ha->dead_term_plus1 = term + 1;
+		/* keep the highest incarnation certified for this primary and term */
+		if (!iqf_ha->cert || iqf_ha->cert_term != term ||
+			strcmp(iqf_ha->cert_primary, primary) != 0 || inc > iqf_ha->cert_inc)
+		{
+			iqf_ha->cert = true;
+			iqf_ha->cert_term = term;
+			strlcpy(iqf_ha->cert_primary, primary, sizeof(iqf_ha->cert_primary));
+			iqf_ha->cert_inc = inc;
+		}
 		accepted = true;
 	}
 	LWLockRelease(iqf_ha->lock);
 	if (accepted)
 	{
-		iqf_state_add_event("primary_dead", "primary \"%s\" of term " UINT64_FORMAT " reported its postmaster dead",
-							primary, term);
+		iqf_state_add_event("primary_dead", "primary \"%s\" (incarnation " UINT64_FORMAT ") of term " UINT64_FORMAT " reported its postmaster dead",
+							primary, inc, term);
 		wake_agent();
 	}
 	PG_RETURN_BOOL(accepted);
+}
+
+/*
+ * follow(T, p): R17, re-point primary_conninfo at p, the leader of term T,
+ * if p is still the leader this node learnt of in its current term.  The
+ * check and the rewrite happen under the HA lock, like detach(), so a
+ * standby that detached to vote never re-points at the old primary.
+ * Called by the local agent through its connection to this node.
+ */
+Datum
+iqf_sql_follow(PG_FUNCTION_ARGS)
+{
+	uint64		term = (uint64) PG_GETARG_INT64(0);
+	char	   *primary = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char		self[IQF_NODE_NAME_LEN];
+	const IqfRegistryNode *n;
+	bool		done = false;
+
+	iqf_ha_require();
+	if (!RecoveryInProgress() || iqf_ha_is_witness())
+		PG_RETURN_BOOL(false);
+	iqf_node_name(self, sizeof(self));
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	n = iqf_ha_find_node(&iqf_ha->durable, primary);
+	if (n != NULL && iqf_ha->durable.term == term &&
+		strcmp(iqf_ha->known_primary, primary) == 0 && strcmp(primary, self) != 0)
+	{
+		StringInfoData desired;
+
+		initStringInfo(&desired);
+		appendStringInfo(&desired, "%s application_name=%s", n->conninfo, self);
+		set_primary_conninfo(desired.data);
+		strlcpy(iqf_ha->following, primary, sizeof(iqf_ha->following));
+		iqf_ha->detached = false;
+		done = true;
+	}
+	LWLockRelease(iqf_ha->lock);
+	if (done)
+	{
+		if (kill(PostmasterPid, SIGHUP) != 0)
+			ereport(WARNING,
+					(errmsg("innoquim_failover: could not signal the postmaster to reload: %m")));
+		iqf_state_add_event("following", "re-pointed primary_conninfo to \"%s\" (term " UINT64_FORMAT ")",
+							primary, term);
+	}
+	PG_RETURN_BOOL(done);
 }
 
 static void

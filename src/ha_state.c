@@ -137,8 +137,8 @@ iqf_ha_save_durable(const IqfDurable *d)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "# innoquim_failover durable state: do not edit\n");
-	appendStringInfo(&buf, "owner %s\nterm " UINT64_FORMAT "\nvoted_for %s\npaused %d\n",
-					 d->owner, d->term, d->voted_for, d->paused ? 1 : 0);
+	appendStringInfo(&buf, "owner %s\nterm " UINT64_FORMAT "\nvoted_for %s\nincarnation " UINT64_FORMAT "\npaused %d\n",
+					 d->owner, d->term, d->voted_for, d->incarnation, d->paused ? 1 : 0);
 	appendStringInfo(&buf, "registry ");
 	iqf_ha_registry_serialize(d, &buf);
 
@@ -207,6 +207,8 @@ load_durable(IqfDurable *d, const char *self)
 				d->term = strtou64(l + 5, NULL, 10);
 			else if (strncmp(l, "voted_for ", 10) == 0)
 				strlcpy(d->voted_for, l + 10, sizeof(d->voted_for));
+			else if (strncmp(l, "incarnation ", 12) == 0)
+				d->incarnation = strtou64(l + 12, NULL, 10);
 			else if (strncmp(l, "paused ", 7) == 0)
 				d->paused = atoi(l + 7) != 0;
 		}
@@ -247,8 +249,23 @@ iqf_ha_shmem_init(void)
 	if (iqf_auto_failover && !iqf_ha_is_witness() &&
 		iqf_failover_enabled_for(iqf_ha_voter_count(&iqf_ha->durable)))
 		pg_atomic_write_u32(&iqf_ha->enforce, 1);
-	/* the restart counts as a grant: never vote right after starting */
-	iqf_ha->last_grant_mono = iqf_mono_us();
+	/* the restart counts as a grant: never vote right after starting (R12) */
+	iqf_ha->start_mono = iqf_mono_us();
+	iqf_ha->last_grant_mono = iqf_ha->start_mono;
+
+	/*
+	 * R6: a data node's incarnation grows at every postmaster start (and
+	 * every crash restart, which re-creates shared memory), durably before
+	 * the agent sends anything, so leases and death certificates of a
+	 * previous life are told apart (A1).  A voter that granted incarnation
+	 * i refuses LEASEs of older ones and ignores their DEAD.
+	 */
+	if (!iqf_ha_is_witness())
+	{
+		iqf_ha->durable.incarnation++;
+		strlcpy(iqf_ha->durable.owner, self, sizeof(iqf_ha->durable.owner));
+		iqf_ha_save_durable(&iqf_ha->durable);
+	}
 }
 
 bool

@@ -37,6 +37,7 @@ typedef struct IqfDurable
 	char		owner[IQF_NODE_NAME_LEN];	/* node that wrote the file */
 	uint64		term;
 	char		voted_for[IQF_NODE_NAME_LEN];
+	uint64		incarnation;	/* +1 at every postmaster start (R6) */
 	bool		paused;
 	uint64		registry_version;
 	int			n_nodes;
@@ -49,14 +50,24 @@ typedef struct IqfHa
 	LWLock	   *lock;			/* protects everything but the atomics */
 	IqfDurable	durable;
 
-	/* voter side */
-	int64		last_grant_mono;	/* last lease grant or vote given */
-	char		lease_holder[IQF_NODE_NAME_LEN];
-	uint64		dead_term_plus1;	/* DEAD received for the primary of term
-									 * (this - 1); 0 when none */
-	char		known_primary[IQF_NODE_NAME_LEN];	/* from the latest LEASE */
+	/* voter side (doc/protocol.md section 3, volatile) */
+	int64		start_mono;		/* this postmaster's start */
+	int64		last_grant_mono;	/* last LEASE or VOTE granted to another
+									 * node; the start counts as one (R12) */
+	char		lease_holder[IQF_NODE_NAME_LEN];	/* granted_to */
+	bool		max_inc_known;	/* granted lease_holder since our start */
+	uint64		max_inc;		/* its highest incarnation granted since */
+	bool		cert;			/* accepted death certificate (R15) */
+	uint64		cert_term;
+	char		cert_primary[IQF_NODE_NAME_LEN];
+	uint64		cert_inc;
+	char		known_primary[IQF_NODE_NAME_LEN];	/* leader of our term, from
+													 * the latest LEASE (R17) */
 	uint64		acked_lsn;		/* sync-acknowledged LSN from the latest LEASE */
-	char		sync_set[IQF_SYNC_SET_LEN]; /* comma-separated sync standbys */
+	char		sync_names[IQF_SYNC_SET_LEN];	/* standbys listed in the
+												 * primary's synchronous_standby_names */
+	int			sync_k;			/* its k; 0: no synchronous replication */
+	char		sync_primary[IQF_NODE_NAME_LEN];	/* who reported them */
 	TimestampTz last_lease_at;	/* wall clock, for display */
 
 	/* primary side, read lock-free by every backend's write check */
@@ -64,6 +75,7 @@ typedef struct IqfHa
 	pg_atomic_uint32 superseded;	/* a newer term exists: fenced for good */
 	pg_atomic_uint64 lease_expiry_mono; /* writes allowed while now < this */
 	pg_atomic_uint32 first_write_pending;	/* record the first write */
+	int64		lapsed_since;	/* lease not valid since (R8); 0 when valid */
 	uint64		superseded_by_term;
 	int			lease_grants;	/* grants counted in the current lease */
 
@@ -74,6 +86,8 @@ typedef struct IqfHa
 	int			votes;
 	uint64		campaign_term;
 	char		following[IQF_NODE_NAME_LEN];
+	bool		detached;		/* primary_conninfo emptied to vote (R17)
+								 * and not re-pointed since */
 	int			agent_pid;
 	TimestampTz t_lost;			/* primary loss detected */
 	TimestampTz t_decided;		/* quorum of votes reached */

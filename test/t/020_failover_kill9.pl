@@ -125,11 +125,21 @@ ok( defined iqfc_wait($s2, q{SELECT count(*) FROM pg_tables WHERE tablename = 'i
 	  && defined iqfc_wait($s2, 'SELECT v FROM iqf_after', 'written on s', $wait_s2),
 	'a row written on s after the failover reaches s2');
 is($s2->{_pid}, $s2_pid_before, 's2 was neither rebuilt nor restarted');
+# R17: s2 emptied primary_conninfo before it voted, then followed s
+like(iqfc_events($s2), qr/detached.*following/,
+	"s2's events: detached (before its vote) then following (re-pointed at s)");
+
 
 # ------------------------------------------------- the old primary returns
 
 iqf_wait_orphans($p, 30);
+my $state_file = $p->data_dir . '/innoquim_failover.state';
+my ($inc_before) = PostgreSQL::Test::Utils::slurp_file($state_file) =~ /^incarnation (\d+)$/m;
 iqfc_start($c, $p);
+my ($inc_after) = PostgreSQL::Test::Utils::slurp_file($state_file) =~ /^incarnation (\d+)$/m;
+ok(defined $inc_before && defined $inc_after && $inc_after == $inc_before + 1,
+	"p's durable incarnation grew by one at its restart (R6)")
+  or diag('incarnation before ' . ($inc_before // 'none') . ', after ' . ($inc_after // 'none'));
 is(iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 	'fenced|f', 'p, restarted, comes up fenced, not accepting writes');
 my ($ret, $out, $err) = $p->psql('postgres', 'INSERT INTO iqf_w (id) VALUES (-1)');
@@ -147,6 +157,11 @@ for (1 .. 20)
 	usleep(150_000);
 }
 ok($stays, 'p stays fenced (3 s)');
+# R7: a superseded primary serves no WAL: replication connections refused
+my ($rret, $rout, $rerr) = $p->psql('postgres', 'IDENTIFY_SYSTEM',
+	extra_params => [ '-d', 'replication=true dbname=postgres port=' . $p->port . ' host=' . $p->host ]);
+isnt($rret, 0, 'a replication connection to the superseded p is refused');
+like($rerr, qr/superseded and serves no WAL/, '... because p serves no WAL any more');
 is(iqfc_q($s, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 	'primary|t', 's is still the primary');
 

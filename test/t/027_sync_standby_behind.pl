@@ -79,13 +79,13 @@ ok( defined $winner
 		"w:  " . iqfc_q($w, 'SELECT phase, term, votes, quorum, failovers FROM innoquim_failover.failover'),
 		# pre-votes change nothing: they show what each voter would answer now
 		"pre-vote for s ($lsn_s) at s2: "
-		  . iqfc_q($s2, "SELECT granted, detail FROM innoquim_failover.vote(1, 's', '$lsn_s', 100, true)"),
+		  . iqfc_q($s2, "SELECT granted, detail FROM innoquim_failover.vote(1, 's', 1, 1, '$lsn_s', 100, true)"),
 		"pre-vote for s ($lsn_s) at w:  "
-		  . iqfc_q($w, "SELECT granted, detail FROM innoquim_failover.vote(1, 's', '$lsn_s', 100, true)"),
+		  . iqfc_q($w, "SELECT granted, detail FROM innoquim_failover.vote(1, 's', 1, 1, '$lsn_s', 100, true)"),
 		"pre-vote for s2 ($lsn_s2) at s: "
-		  . iqfc_q($s, "SELECT granted, detail FROM innoquim_failover.vote(1, 's2', '$lsn_s2', 100, true)"),
+		  . iqfc_q($s, "SELECT granted, detail FROM innoquim_failover.vote(1, 's2', 1, 1, '$lsn_s2', 100, true)"),
 		"pre-vote for s2 ($lsn_s2) at w: "
-		  . iqfc_q($w, "SELECT granted, detail FROM innoquim_failover.vote(1, 's2', '$lsn_s2', 100, true)")));
+		  . iqfc_q($w, "SELECT granted, detail FROM innoquim_failover.vote(1, 's2', 1, 1, '$lsn_s2', 100, true)")));
 note(sprintf('kill -9 of p -> %s is primary: %s s', $who, iqfc_fmt(time - $t_kill))) if defined $winner;
 
 # -------------------------------------------------------------- invariants
