@@ -336,6 +336,29 @@ become_superseded(uint64 newer_term, const char *by, const char *why)
 }
 
 /*
+ * R7, R10: a newer term learnt from a refusal is adopted durably, with no
+ * vote: a superseded primary stays superseded after a restart, and a
+ * candidate campaigns next in the term above it.
+ */
+static void
+adopt_term(uint64 term)
+{
+	IqfDurable	d;
+
+	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
+	d = iqf_ha->durable;
+	if (term > d.term)
+	{
+		d.term = term;
+		d.voted_for[0] = '\0';
+		iqf_ha_save_durable(&d);
+		iqf_ha->durable = d;
+		iqf_ha->cert = false;
+	}
+	LWLockRelease(iqf_ha->lock);
+}
+
+/*
  * R8: a primary whose lease has not been valid for failover_timeout gives
  * up its term: term + 1 with no vote, durably, then superseded.
  */
@@ -777,7 +800,10 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 		}
 		else if (term > d->term ||
 				 (term == d->term && strcmp(d->voted_for, self_name) != 0))
+		{
+			adopt_term(term);
 			become_superseded(term, p->name, "a voter refused our lease in a newer term");
+		}
 	}
 	else if ((kind == KIND_PREVOTE || kind == KIND_VOTE) && kind == round_kind && !ap->voted &&
 			 PQnfields(res) >= 5)
@@ -787,7 +813,16 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 			ap->voted = true;
 			count_vote(p->name, strcmp(PQgetvalue(res, 0, 4), "t") == 0);
 		}
-		else if (strcmp(PQgetvalue(res, 0, 3), "primary_holds_term") == 0 && term >= d->term)
+		else if (term > d->term && strcmp(PQgetvalue(res, 0, 3), "primary_holds_term") != 0)
+		{
+			/*
+			 * R10: a voter is in a newer term than ours: adopt it (no vote),
+			 * so that the next campaign is for the term above it.  If it is
+			 * above our campaign's, the round ends at the next tick.
+			 */
+			adopt_term(term);
+		}
+		if (!granted && strcmp(PQgetvalue(res, 0, 3), "primary_holds_term") == 0 && term >= d->term)
 		{
 			/*
 			 * R10.3 (A5): a node we reach leads a term not older than ours:
@@ -963,7 +998,11 @@ tick(int64 now)
 			if (d.term > round_term ||
 				(d.term == round_term && strcmp(d.voted_for, self_name) != 0))
 			{
+				/* a newer term, or our vote went to another: retry later, in
+				 * the term above, after a random 1-3 lease intervals (R10) */
 				round_kind = 0;
+				next_campaign_at = now +
+					(int64) (lease_interval_ms() + random() % (2 * lease_interval_ms())) * 1000;
 				set_phase("following");
 			}
 			else

@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
 #include "ha_state.h"
 #include "innoquim_failover.h"
@@ -262,7 +263,15 @@ iqf_ha_shmem_init(void)
 	 */
 	if (!iqf_ha_is_witness())
 	{
-		iqf_ha->durable.incarnation++;
+		uint64		wall_ms = (uint64) (GetCurrentTimestamp() / 1000);
+
+		/*
+		 * +1 is what safety needs.  The wall clock (ms since 2000) only
+		 * helps liveness: a node rebuilt with pg_basebackup gets the source
+		 * node's file, whose counter may be below this node's earlier
+		 * incarnations, which voters remember (stale_incarnation).
+		 */
+		iqf_ha->durable.incarnation = Max(iqf_ha->durable.incarnation + 1, wall_ms);
 		strlcpy(iqf_ha->durable.owner, self, sizeof(iqf_ha->durable.owner));
 		iqf_ha_save_durable(&iqf_ha->durable);
 	}

@@ -137,8 +137,8 @@ my $state_file = $p->data_dir . '/innoquim_failover.state';
 my ($inc_before) = PostgreSQL::Test::Utils::slurp_file($state_file) =~ /^incarnation (\d+)$/m;
 iqfc_start($c, $p);
 my ($inc_after) = PostgreSQL::Test::Utils::slurp_file($state_file) =~ /^incarnation (\d+)$/m;
-ok(defined $inc_before && defined $inc_after && $inc_after == $inc_before + 1,
-	"p's durable incarnation grew by one at its restart (R6)")
+ok(defined $inc_before && defined $inc_after && $inc_after > $inc_before,
+	"p's durable incarnation grew at its restart (R6)")
   or diag('incarnation before ' . ($inc_before // 'none') . ', after ' . ($inc_after // 'none'));
 is(iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 	'fenced|f', 'p, restarted, comes up fenced, not accepting writes');
