@@ -48,6 +48,16 @@ set_name(char *dst, const char *src)
 	snprintf(dst, IQF_NODE_NAME_LEN, "%s", src);
 }
 
+/* A death certificate (R15) about `primary` in `term`, incarnation `inc`. */
+static void
+set_cert(IqfVoter *v, uint64_t term, const char *primary, uint64_t inc)
+{
+	v->cert = true;
+	v->cert_term = term;
+	set_name(v->cert_primary, primary);
+	v->cert_inc = inc;
+}
+
 static IqfFailoverConfig
 config(void)
 {
@@ -500,57 +510,36 @@ build_vote_cases(void)
 	c = vote_case("dead: a usable certificate lifts the lease wait",
 				  standby(), vote_req(6, "s1"), IQF_GRANT);
 	c->v.since_grant_us = MS(1);
-	c->v.cert = true;
-	c->v.cert_term = 5;
-	set_name(c->v.cert_primary, "p");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 5, "p", 3);
 	c = vote_case("dead: a usable certificate lifts the lease wait (witness)",
 				  witness(), vote_req(6, "s1"), IQF_GRANT);
 	c->v.since_grant_us = MS(1);
-	c->v.cert = true;
-	c->v.cert_term = 5;
-	set_name(c->v.cert_primary, "p");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 5, "p", 3);
 	c = vote_case("dead: a usable certificate lifts the lease wait (but not R14: still streaming)",
 				  standby(), vote_req(6, "s1"), IQF_REFUSE_NOT_LOST);
 	c->v.since_grant_us = MS(1);
 	c->v.streaming = true;
-	c->v.cert = true;
-	c->v.cert_term = 5;
-	set_name(c->v.cert_primary, "p");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 5, "p", 3);
 	c = vote_case("dead: a certificate for another term or another node is ignored (another term)",
 				  standby(), vote_req(6, "s1"), IQF_REFUSE_LEASE_FRESH);
 	c->v.since_grant_us = MS(1);
-	c->v.cert = true;
-	c->v.cert_term = 4;
-	set_name(c->v.cert_primary, "p");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 4, "p", 3);
 	c = vote_case("dead: a certificate for another term or another node is ignored (another node)",
 				  standby(), vote_req(6, "s1"), IQF_REFUSE_LEASE_FRESH);
 	c->v.since_grant_us = MS(1);
-	c->v.cert = true;
-	c->v.cert_term = 5;
-	set_name(c->v.cert_primary, "s1");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 5, "s1", 3);
 	c = vote_case("dead: a certificate is void after granting a newer incarnation",
 				  standby(), vote_req(6, "s1"), IQF_REFUSE_LEASE_FRESH);
 	c->v.since_grant_us = MS(1);
 	c->v.max_inc = 4;
-	c->v.cert = true;
-	c->v.cert_term = 5;
-	set_name(c->v.cert_primary, "p");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 5, "p", 3);
 	c = vote_case("dead: a certificate is unusable within failover_timeout of the voter's start",
 				  standby(), vote_req(6, "s1"), IQF_REFUSE_LEASE_FRESH);
 	c->v.since_start_us = FAILOVER_TIMEOUT - US(1);
 	c->v.since_grant_us = FAILOVER_TIMEOUT - US(1);
 	c->v.granted_to[0] = '\0';
 	c->v.max_inc_known = false;
-	c->v.cert = true;
-	c->v.cert_term = 5;
-	set_name(c->v.cert_primary, "p");
-	c->v.cert_inc = 3;
+	set_cert(&c->v, 5, "p", 3);
 }
 
 static void
@@ -958,10 +947,7 @@ cert_holder(void)
 {
 	IqfVoter	v = standby();
 
-	v.cert = true;
-	v.cert_term = 5;
-	set_name(v.cert_primary, "p");
-	v.cert_inc = 3;
+	set_cert(&v, 5, "p", 3);
 	return v;
 }
 
