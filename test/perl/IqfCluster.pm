@@ -128,6 +128,7 @@ our @EXPORT = qw(
   iqfc_freeze
   iqfc_thaw
   iqfc_events
+  iqfc_freeze_pid
   iqfc_fmt
   iqfc_during
   iqfc_failover_timeout_s
@@ -494,6 +495,24 @@ sub iqfc_freeze
 		$seen{$_} = $frozen{$_} = 1 for @new;
 	}
 	return sort { $a <=> $b } keys %seen;
+}
+
+=pod
+
+=item iqfc_freeze_pid(@pids)
+
+SIGSTOP of single processes (an agent, a WAL receiver), continued by
+iqfc_thaw or at the latest in the END block.
+
+=cut
+
+sub iqfc_freeze_pid
+{
+	my @pids = grep { defined && /^\d+$/ && $_ > 0 } @_;
+	die 'iqfc_freeze_pid: no pid' unless @pids;
+	kill('STOP', @pids);
+	$frozen{$_} = 1 for @pids;
+	return @pids;
 }
 
 sub iqfc_thaw

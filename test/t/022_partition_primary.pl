@@ -12,6 +12,8 @@
 #  - s becomes primary (timeline 2) within 20 s (expected: about
 #    failover_timeout + 1 s; noted), failovers 1; the witness names s;
 #  - p was fenced before s accepted its first write (probe);
+#  - still isolated, p steps down (R8): phase superseded, term 1 with no
+#    vote in its state file;
 #  - after the partition heals, p stays fenced (phase superseded, writes
 #    fail) and s stays primary;
 #  - invariants throughout: no two nodes accept writes at the same moment,
@@ -80,7 +82,20 @@ ok(defined iqfc_wait($w, 'SELECT primary_name FROM innoquim_failover.failover', 
 is(iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 	'fenced|f', 'p, still isolated, is still fenced');
 
-sleep(1);
+# R8: still isolated, p gives up its term failover_timeout after its lease
+# ended (about fence_timeout + failover_timeout after the isolation)
+ok( defined iqfc_wait($p,
+		q{SELECT phase, term, coalesce(voted_for, '-') FROM innoquim_failover.failover},
+		'superseded|1|-', 15),
+	'isolated p steps down: phase superseded, term 1, no vote (R8)')
+  or diag('p: ' . iqfc_q($p, 'SELECT phase, term, voted_for FROM innoquim_failover.failover'));
+note(sprintf('isolation -> p stepped down: %s s', iqfc_fmt(time - $t_iso)));
+my $state = PostgreSQL::Test::Utils::slurp_file($p->data_dir . '/innoquim_failover.state');
+ok($state =~ /^term 1$/m && $state =~ /^voted_for $/m,
+	"p's step-down is durable: its state file says term 1 and no vote")
+  or diag($state);
+like(iqfc_q($p, q{SELECT detail FROM innoquim_failover.events WHERE kind = 'fenced' ORDER BY seq DESC LIMIT 1}),
+	qr/stepped down/, "p's last 'fenced' event says it stepped down");
 
 # ------------------------------------------------------------------- heal
 
