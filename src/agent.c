@@ -414,10 +414,15 @@ update_lease(const IqfDurable *d, int64 now)
 		iqf_ha->lapsed_since = now;
 	{
 		IqfFailoverConfig cfg;
+		bool		granted_recently = false;
 
 		iqf_ha_failover_config(&cfg);
+		for (i = 0; i < IQF_MAX_NODES; i++)
+			if (peers[i].in_use && !peers[i].is_self && peers[i].granted_term == d->term &&
+				peers[i].grant_sent_at > now - cfg.failover_timeout_us)
+				granted_recently = true;
 		if (!pg_atomic_read_u32(&iqf_ha->superseded) &&
-			iqf_failover_step_down(iqf_ha->lapsed_since, now, d->paused, &cfg))
+			iqf_failover_step_down(iqf_ha->lapsed_since, now, d->paused, granted_recently, &cfg))
 		{
 			step_down(d);
 			return;

@@ -306,15 +306,20 @@ iqf_failover_lease_expiry(const int64_t *grant_sent_at, int n_grants, int quorum
 
 /*
  * R8: a primary whose lease has not been valid for failover_timeout on its
- * own clock gives up its term, so that voters it still reaches can elect a
- * successor (asymmetric partitions: A3).  lapsed_since_us = 0: the lease is
- * valid.  Not while paused: a pause only removes behaviours (R9).
+ * own clock gives up its term, so that the voters it still reaches, which
+ * go on granting it leases and therefore never vote, can elect a successor
+ * (asymmetric partitions: A3).  lapsed_since_us = 0: the lease is valid.
+ * Not while paused: a pause only removes behaviours (R9).  Not when no
+ * other voter granted it anything for failover_timeout either: then it
+ * holds nobody back (every voter's R12 wait has run out), and staying the
+ * leader of its term lets it take up its lease again when voters return,
+ * for example after a restart of the whole cluster with this node first.
  */
 bool
 iqf_failover_step_down(int64_t lapsed_since_us, int64_t now_us, bool paused,
-					   const IqfFailoverConfig *cfg)
+					   bool granted_recently, const IqfFailoverConfig *cfg)
 {
-	if (paused || lapsed_since_us <= 0)
+	if (paused || lapsed_since_us <= 0 || !granted_recently)
 		return false;
 	return now_us - lapsed_since_us >= cfg->failover_timeout_us;
 }

@@ -139,7 +139,7 @@ extern bool iqf_failover_election_won(int votes, int quorum, int standby_votes_n
 extern int64_t iqf_failover_lease_expiry(const int64_t *grant_sent_at, int n_grants,
 										 int quorum, int64_t fence_timeout_us);
 extern bool iqf_failover_step_down(int64_t lapsed_since_us, int64_t now_us, bool paused,
-								   const IqfFailoverConfig *cfg);
+								   bool granted_recently, const IqfFailoverConfig *cfg);
 extern bool iqf_failover_may_campaign(bool eligible, bool paused, uint64_t term,
 									  const char *voted_for, bool lost,
 									  bool leader_reachable);

@@ -129,6 +129,7 @@ our @EXPORT = qw(
   iqfc_thaw
   iqfc_events
   iqfc_freeze_pid
+  iqfc_scenario
   iqfc_fmt
   iqfc_during
   iqfc_failover_timeout_s
@@ -495,6 +496,32 @@ sub iqfc_freeze
 		$seen{$_} = $frozen{$_} = 1 for @new;
 	}
 	return sort { $a <=> $b } keys %seen;
+}
+
+=pod
+
+=item iqfc_scenario(settle => seconds, %setup_opts)
+
+The opening of a failover scenario: iqfc_setup(%setup_opts), a note of
+fence_timeout and of the failover_timeout in force, the probe and the
+synchronous writer started (the two invariant checkers), then `settle`
+seconds (default 1) so that both have a history before the fault.
+Returns ($c, $failover_timeout_s).
+
+=cut
+
+sub iqfc_scenario
+{
+	my %o = @_;
+	my $settle = delete $o{settle} // 1;
+	my $c = iqfc_setup(%o);
+	my $fot = iqfc_failover_timeout_s($c->{nodes}{ $c->{standbys}[0] });
+	my $fence = iqfc_q($c->{nodes}{ $c->{primary} }, 'SHOW innoquim_failover.fence_timeout');
+	Test::More::note("fence_timeout $fence, failover_timeout in force $fot s");
+	iqfc_probe_start($c);
+	iqfc_writer_start($c);
+	sleep($settle);
+	return ($c, $fot);
 }
 
 =pod

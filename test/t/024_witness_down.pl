@@ -34,18 +34,13 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $t_file = time;
-my $c = iqfc_setup(
+my ($c, $fot) = iqfc_scenario(
+	settle => 1,
 	primary => 'p',
 	standbys => ['s'],
 	witness => 'w',
 	sync => 'FIRST 1 (s)');
 my ($p, $s, $w) = @{ $c->{nodes} }{qw(p s w)};
-my $fot = iqfc_failover_timeout_s($s);
-note("failover_timeout in force: $fot s");
-
-iqfc_probe_start($c);
-iqfc_writer_start($c);
-sleep(1);
 
 # ------------------------------------------------------------- witness down
 

@@ -864,16 +864,19 @@ step_down_cases(void)
 	IqfFailoverConfig cfg = config();
 	int64_t		lapsed = S(100);
 
-	ok(iqf_failover_step_down(lapsed, lapsed + FAILOVER_TIMEOUT, false, &cfg) &&
-	   iqf_failover_step_down(lapsed, lapsed + S(60), false, &cfg),
+	ok(iqf_failover_step_down(lapsed, lapsed + FAILOVER_TIMEOUT, false, true, &cfg) &&
+	   iqf_failover_step_down(lapsed, lapsed + S(60), false, true, &cfg),
 	   "step-down: a primary without a lease for failover_timeout steps down");
-	ok(!iqf_failover_step_down(lapsed, lapsed + FAILOVER_TIMEOUT, true, &cfg),
+	ok(!iqf_failover_step_down(lapsed, lapsed + FAILOVER_TIMEOUT, true, true, &cfg),
 	   "step-down: a primary without a lease for failover_timeout steps down (not while paused)");
-	ok(!iqf_failover_step_down(lapsed, lapsed + FAILOVER_TIMEOUT - US(1), false, &cfg) &&
-	   !iqf_failover_step_down(lapsed, lapsed, false, &cfg),
+	ok(!iqf_failover_step_down(lapsed, lapsed + FAILOVER_TIMEOUT - US(1), false, true, &cfg) &&
+	   !iqf_failover_step_down(lapsed, lapsed, false, true, &cfg),
 	   "step-down: a primary whose lease lapsed for less than failover_timeout keeps its term");
-	ok(!iqf_failover_step_down(0, S(1000), false, &cfg),
+	ok(!iqf_failover_step_down(0, S(1000), false, true, &cfg),
 	   "step-down: a primary whose lease lapsed for less than failover_timeout keeps its term (valid lease)");
+	ok(!iqf_failover_step_down(lapsed, lapsed + S(60), false, false, &cfg) &&
+	   iqf_failover_step_down(lapsed, lapsed + S(60), false, true, &cfg),
+	   "step-down: a primary that no other voter granted for failover_timeout keeps its term");
 }
 
 /* R9, R10: campaign conditions, and the candidate ranking */
