@@ -112,7 +112,8 @@
  *     Before that, time may pass with no step at all (a stalled agent).
  *  S13 Safety runs let a primary without a valid lease step down (R8) at any
  *     moment, a superset of "after failover_timeout"; liveness runs use the
- *     timer.
+ *     timer, and the code's condition: only a primary that some other voter
+ *     granted within failover_timeout steps down (gsn).
  *  S14 A node's grant to itself (lease self-grant, self-vote) does not restart
  *     its own R12 wait (R12: only grants to other nodes count).
  */
@@ -180,6 +181,9 @@ byte kss[NV];           /* last reported sync set (bitmask) */
 byte pack[ND];          /* primary: acknowledged WAL end on its timeline */
 #ifdef LIVE
 byte nla[ND];           /* primary: ticks without a valid lease (R8 timer) */
+byte gsn[ND * NV];      /* primary x: ticks since voter v granted it anything,
+                           saturating at FAILOVER (R8's condition: a primary
+                           that no other voter granted for W keeps its term) */
 #endif
 
 /* environment */
@@ -238,6 +242,15 @@ hidden byte a_single_writer, b_promoted_has_acked, b_ack_no_newer_primary,
 
 #define LEADER(x)   (!inrec[x] && voted[x] == (x))   /* x < ND */
 #define FR(x,v)     (gage[(x) * NV + (v)] < FENCE)
+#ifdef LIVE
+#define GSN0(x, v)  gsn[(x) * NV + (v)] = 0
+#define GR(x, v)    ((v) != (x) && gsn[(x) * NV + (v)] < FAILOVER)
+#define SOMEGRANT(x) (GR(x, 0) || GR(x, 1) || GR(x, 2) || GR(x, 3))
+#define GSNNONE(x)  for (hv : 0 .. NV - 1) { gsn[(x) * NV + hv] = FAILOVER }
+#else
+#define GSN0(x, v)  skip
+#define GSNNONE(x)  skip
+#endif
 #define NFRESH(x)   (FR(x,0) + FR(x,1) + FR(x,2) + FR(x,3))
 #define WRITABLE(x) (up[x] && LEADER(x) && NFRESH(x) >= Q)
 #define ANYW        (WRITABLE(0) || WRITABLE(1) || WRITABLE(2))
@@ -413,7 +426,7 @@ inline lease_at_voter(p, v) {
 inline lease_reply(p, v) {
 	printf("MSC: LEASE(t%d) node %d -> voter %d: result %d (1 grant, 2 refused higher term)\n", term[p], p, v, hres);
 	if
-	:: hres == 1 -> gage[p * NV + v] = 0
+	:: hres == 1 -> gage[p * NV + v] = 0; GSN0(p, v)
 	:: hres == 2 -> term[p] = term[v]; voted[p] = NONE; DROPLEASE(p)   /* R7 */
 	:: else
 	fi
@@ -480,7 +493,7 @@ inline promote(i) {
 inline vote_reply(i, v) {
 	printf("MSC: VOTE(t%d) node %d -> voter %d: result %d\n", term[i], i, v, hres);
 	if
-	:: hres == 1 -> cand[i] = cand[i] | (1 << v); gage[i * NV + v] = 0
+	:: hres == 1 -> cand[i] = cand[i] | (1 << v); gage[i * NV + v] = 0; GSN0(i, v)
 	:: hres == 2 ->
 		if
 		:: term[v] > term[i] -> term[i] = term[v]; voted[i] = NONE; cand[i] = 0; split[i] = 0;
@@ -515,7 +528,8 @@ inline campaign_start(i) {
 	cert[i] = 0; maxinc[i] = inc[i] + 1;               /* self-vote: no gt (R12) */
 	DETACH(i);
 	for (hv : 0 .. NV - 1) { gage[i * NV + hv] = FENCE };
-	gage[i * NV + i] = 0
+	gage[i * NV + i] = 0;
+	GSNNONE(i)
 }
 
 /* acknowledge commits up to what the synchronous standby has flushed */
@@ -558,6 +572,9 @@ inline tick(slow) {
 				:: LEADER(hd) && NFRESH(hd) < Q -> if :: nla[hd] < ABD -> nla[hd]++ :: else fi
 				:: else -> nla[hd] = 0
 				fi;
+				for (hk : 0 .. NV - 1) {
+					if :: gsn[hd * NV + hk] < FAILOVER -> gsn[hd * NV + hk]++ :: else fi
+				};
 #endif
 				if
 				:: !slow ->
@@ -584,8 +601,10 @@ inline tick(slow) {
 #define STEPDOWN(i) (0)
 #define MUSTSTEP(i) (0)
 #elif defined(LIVE)
-#define STEPDOWN(i) (nla[i] >= ABD)
-#define MUSTSTEP(i) (nla[i] >= ABD)
+/* the code's R8 (src/failover.c iqf_failover_step_down): only a primary that
+ * some other voter granted within W steps down */
+#define STEPDOWN(i) (nla[i] >= ABD && SOMEGRANT(i))
+#define MUSTSTEP(i) (nla[i] >= ABD && SOMEGRANT(i))
 #else
 #define STEPDOWN(i) (NFRESH(i) < Q)
 #define MUSTSTEP(i) (0)
@@ -685,6 +704,7 @@ inline crash(x) {
 	if
 	:: x < ND ->
 		for (hv : 0 .. NV - 1) { gage[x * NV + hv] = FENCE };
+		GSNNONE(x);
 		cand[x] = 0; split[x] = 0; pack[x] = 0; NLA0(x)
 	:: else
 	fi;
@@ -821,6 +841,10 @@ init {
 		};
 		for (hv : 0 .. ND * NV - 1) { gage[hv] = FENCE };
 		for (hv : 0 .. NV - 1) { gage[hv] = 0 };       /* P holds a fresh lease */
+#ifdef LIVE
+		for (hv : 0 .. ND * NV - 1) { gsn[hv] = FAILOVER };
+		for (hv : 0 .. NV - 1) { gsn[hv] = 0 };
+#endif
 		inrec[0] = 0; inrec[1] = 1; inrec[2] = 1;
 		upstr[0] = NONE; upstr[1] = 0; upstr[2] = 0;
 		lterm[0] = 1; latest = 1;
