@@ -78,6 +78,12 @@ iqf_failover_lease(const IqfVoter *voter, const IqfLeaseRequest *req)
 
 	memset(&o, 0, sizeof(o));
 	o.new_term = voter->term;
+	/* R2: a node that lost its durable state knows neither term nor vote */
+	if (voter->state_unreadable)
+	{
+		o.verdict = IQF_REFUSE_STATE_UNREADABLE;
+		return o;
+	}
 	if (voter->data_node && !voter->in_recovery && !same(req->primary, voter->name))
 	{
 		o.verdict = IQF_REFUSE_NOT_STANDBY;
@@ -135,7 +141,7 @@ bool
 iqf_failover_dead_accept(const IqfVoter *voter, uint64_t term, const char *primary,
 						 uint64_t incarnation)
 {
-	if (voter->data_node && !voter->in_recovery)
+	if (voter->state_unreadable || (voter->data_node && !voter->in_recovery))
 		return false;
 	if (term != voter->term || voter->voted_for[0] == '\0' || !same(primary, voter->voted_for))
 		return false;
@@ -199,6 +205,9 @@ IqfVerdict
 iqf_failover_vote_verdict(const IqfVoter *voter, const IqfVoteRequest *req,
 						  const IqfFailoverConfig *cfg)
 {
+	/* R2: a node that lost its durable state could vote twice in a term */
+	if (voter->state_unreadable)
+		return IQF_REFUSE_STATE_UNREADABLE;
 	/* R11.1: a primary never votes against itself */
 	if (iqf_failover_leads_term(voter))
 		return IQF_REFUSE_PRIMARY_HOLDS_TERM;
@@ -367,7 +376,7 @@ iqf_failover_verdict_name(IqfVerdict verdict)
 		"granted", "stale_term", "voted_for_other", "lease_still_valid", "candidate_behind",
 		"candidate_ineligible", "failover_paused", "voter_is_better_candidate",
 		"stale_incarnation", "primary_holds_term", "not_lost", "voter_not_standby",
-		"not_detached"
+		"not_detached", "state_unreadable"
 	};
 
 	if ((int) verdict < 0 || verdict >= IQF_NUM_VERDICTS)

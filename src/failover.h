@@ -48,6 +48,7 @@ typedef enum IqfVerdict
 	IQF_REFUSE_NOT_STANDBY,		/* a data node out of recovery grants no
 								 * other node's lease (R3) */
 	IQF_REFUSE_NOT_DETACHED,	/* could not stop our WAL receiver (R17) */
+	IQF_REFUSE_STATE_UNREADABLE,	/* our durable state could not be read (R2) */
 	IQF_NUM_VERDICTS
 } IqfVerdict;
 
@@ -85,6 +86,7 @@ typedef struct IqfVoter
 	uint64_t	acked_lsn;		/* sync-acknowledged LSN the primary last
 								 * reported; 0 when none (R13a) */
 	bool		paused;
+	bool		state_unreadable;	/* R2: refuse every LEASE and VOTE */
 } IqfVoter;
 
 typedef struct IqfLeaseRequest

@@ -158,6 +158,7 @@ iqf_ha_voter(IqfVoter *v, const IqfFailoverConfig *cfg)
 	v->priority = iqf_priority;
 	v->acked_lsn = iqf_ha->acked_lsn;
 	v->paused = iqf_ha->durable.paused;
+	v->state_unreadable = iqf_ha->state_unreadable;
 }
 
 void

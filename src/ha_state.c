@@ -136,6 +136,12 @@ iqf_ha_save_durable(const IqfDurable *d)
 	char		tmp[MAXPGPATH];
 	FILE	   *f;
 
+	if (iqf_ha && iqf_ha->state_unreadable)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("innoquim_failover: the failover state file \"%s\" could not be read at start; it is not overwritten",
+						IQF_STATE_FILE),
+				 errhint("Repair or remove it (see the server log at start), then restart.")));
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "# innoquim_failover durable state: do not edit\n");
 	appendStringInfo(&buf, "owner %s\nterm " UINT64_FORMAT "\nvoted_for %s\nincarnation " UINT64_FORMAT "\npaused %d\n",
@@ -168,8 +174,13 @@ iqf_ha_save_durable(const IqfDurable *d)
 	pfree(buf.data);
 }
 
-/* Read the durable file, if any, into d.  Runs in the postmaster. */
-static void
+/*
+ * Read the durable file, if any, into d.  Runs in the postmaster.  Returns
+ * false when the file exists but cannot be read or has no valid term: R2,
+ * such a node must not be taken for a new one (term 0, no vote), which
+ * could vote twice in a term.
+ */
+static bool
 load_durable(IqfDurable *d, const char *self)
 {
 	FILE	   *f = AllocateFile(IQF_STATE_FILE, PG_BINARY_R);
@@ -178,10 +189,13 @@ load_durable(IqfDurable *d, const char *self)
 	char		owner[IQF_NODE_NAME_LEN] = "";
 	char	   *reg;
 
+	bool		have_term = false;
+	bool		term_ok = true;
+
 	memset(d, 0, sizeof(*d));
 	strlcpy(d->owner, self, sizeof(d->owner));
 	if (f == NULL)
-		return;
+		return errno == ENOENT;
 	initStringInfo(&all);
 	while (fgets(line, sizeof(line), f))
 		appendStringInfoString(&all, line);
@@ -205,7 +219,14 @@ load_durable(IqfDurable *d, const char *self)
 			if (strncmp(l, "owner ", 6) == 0)
 				strlcpy(owner, l + 6, sizeof(owner));
 			else if (strncmp(l, "term ", 5) == 0)
-				d->term = strtou64(l + 5, NULL, 10);
+			{
+				char	   *end = NULL;
+
+				errno = 0;
+				d->term = strtou64(l + 5, &end, 10);
+				have_term = true;
+				term_ok = errno == 0 && end != l + 5 && *end == '\0';
+			}
 			else if (strncmp(l, "voted_for ", 10) == 0)
 				strlcpy(d->voted_for, l + 10, sizeof(d->voted_for));
 			else if (strncmp(l, "incarnation ", 12) == 0)
@@ -218,6 +239,7 @@ load_durable(IqfDurable *d, const char *self)
 	if (strcmp(owner, self) != 0)
 		d->voted_for[0] = '\0';
 	pfree(all.data);
+	return have_term && term_ok;
 }
 
 /* Called from the shared-memory startup hook, under AddinShmemInitLock. */
@@ -239,7 +261,18 @@ iqf_ha_shmem_init(void)
 	strlcpy(iqf_ha->phase, "idle", sizeof(iqf_ha->phase));
 
 	iqf_node_name(self, sizeof(self));
-	load_durable(&iqf_ha->durable, self);
+	if (!load_durable(&iqf_ha->durable, self))
+	{
+		/* R2: refuse every LEASE and VOTE; never overwrite the evidence */
+		iqf_ha->state_unreadable = true;
+		memset(&iqf_ha->durable, 0, sizeof(iqf_ha->durable));
+		strlcpy(iqf_ha->durable.owner, self, sizeof(iqf_ha->durable.owner));
+		ereport(WARNING,
+				(errmsg("innoquim_failover: the failover state file \"%s\" cannot be read; this node refuses every lease and vote",
+						IQF_STATE_FILE),
+				 errdetail("Read as a new node, it could vote twice in a term."),
+				 errhint("Restore the file from a backup of this node, or remove it only once the cluster has moved to a term newer than any this node could have voted in, then restart.")));
+	}
 
 	/*
 	 * A data node that is part of a cluster with automatic failover starts
@@ -261,7 +294,7 @@ iqf_ha_shmem_init(void)
 	 * previous life are told apart (A1).  A voter that granted incarnation
 	 * i refuses LEASEs of older ones and ignores their DEAD.
 	 */
-	if (!iqf_ha_is_witness())
+	if (!iqf_ha_is_witness() && !iqf_ha->state_unreadable)
 	{
 		uint64		wall_ms = (uint64) (GetCurrentTimestamp() / 1000);
 

@@ -49,6 +49,8 @@ typedef struct IqfHa
 {
 	LWLock	   *lock;			/* protects everything but the atomics */
 	IqfDurable	durable;
+	bool		state_unreadable;	/* R2: the file exists but could not be
+									 * read at start: refuse everything */
 
 	/* voter side (doc/protocol.md section 3, volatile) */
 	int64		start_mono;		/* this postmaster's start */

@@ -858,6 +858,31 @@ fence_cases(void)
 }
 
 /* R8 */
+/* R2: a node whose state file could not be read refuses everything */
+static void
+state_cases(void)
+{
+	IqfFailoverConfig cfg = config();
+	IqfVoter	sb = standby();
+	IqfVoter	wt = witness();
+	IqfVoteRequest vr = vote_req(6, "s1");
+	IqfLeaseRequest lr = lease_req(5, "p", 3);
+
+	sb.state_unreadable = true;
+	wt.state_unreadable = true;
+	ok(iqf_failover_vote_verdict(&sb, &vr, &cfg) == IQF_REFUSE_STATE_UNREADABLE &&
+	   iqf_failover_vote_verdict(&wt, &vr, &cfg) == IQF_REFUSE_STATE_UNREADABLE &&
+	   iqf_failover_lease(&sb, &lr).verdict == IQF_REFUSE_STATE_UNREADABLE &&
+	   !iqf_failover_lease(&sb, &lr).persist &&
+	   iqf_failover_lease(&wt, &lr).verdict == IQF_REFUSE_STATE_UNREADABLE &&
+	   !iqf_failover_dead_accept(&sb, 5, "p", 3),
+	   "state: an unreadable state file refuses every lease and vote");
+	sb.state_unreadable = false;
+	ok(iqf_failover_vote_verdict(&sb, &vr, &cfg) == IQF_GRANT &&
+	   iqf_failover_lease(&sb, &lr).verdict == IQF_GRANT,
+	   "state: an unreadable state file refuses every lease and vote (the same voter, readable, grants)");
+}
+
 static void
 step_down_cases(void)
 {
@@ -1111,6 +1136,7 @@ main(void)
 	run_lease_cases();
 	lease_expiry_cases();
 	fence_cases();
+	state_cases();
 	step_down_cases();
 	campaign_cases();
 	run_vote_cases();
@@ -1129,7 +1155,6 @@ main(void)
  * or the agent's reply matching; src/failover.c has no function for them):
  *
  *	state: the state file round trip keeps term, vote and incarnation
- *	state: an unreadable state file refuses every lease and vote
  *	lease: a reply of a previous incarnation or an unknown seq is ignored
  *	fence: a write one microsecond before lease expiry is allowed, at expiry refused
  *	fence: a commit is acknowledged only if the lease is still valid after the sync wait
