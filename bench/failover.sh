@@ -113,79 +113,22 @@ for v in RUNS SOAK_SECS SOAK_CLIENTS SOAK_THREADS SCALE BLIPS BLIP_MS BLIP_GAP_M
 done
 ((RUNS >= 1)) || { echo "error: RUNS must be at least 1" >&2; exit 2; }
 
-say() { printf '%s\n' "$*"; }
-hdr() { printf '\n=== %s  [t=%ds]\n' "$*" $((SECONDS - T_START)); }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 skipped() { [[ $SKIP == *" $1 "* ]]; }
-cpu_busy() {  # percent of all CPUs busy over one second (anyone's work)
-	local a b
-	read -r _ a < /proc/stat
-	sleep 1
-	read -r _ b < /proc/stat
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = 0; idle = 0
-		for (k = 1; k <= 8; k++) t += y[k] - x[k]
-		idle = (y[4] - x[4]) + (y[5] - x[5])
-		printf "%d", (t > 0 ? 100 * (t - idle) / t : 0) }'
-}
 
 say "command: $CMDLINE"
 say "started: $(date -u '+%Y-%m-%d %H:%M:%S UTC')  mode: $( ((QUICK)) && echo quick || echo default)"
 
 # ------------------------------------------------------------------ user, scratch dir, cleanup
-if ((AS_ROOT)); then
-	if [[ -n ${IQF_USER:-} ]]; then
-		SRV_USER=$IQF_USER
-	elif getent passwd postgres >/dev/null; then
-		SRV_USER=postgres
-	else
-		SRV_USER=iqf
-	fi
-	[[ $SRV_USER != root ]] || { echo "error: IQF_USER must not be root" >&2; exit 2; }
-	if ! getent passwd "$SRV_USER" >/dev/null; then
-		say "creating system user $SRV_USER"
-		useradd --system --no-create-home --shell /usr/sbin/nologin "$SRV_USER"
-	fi
-else
-	SRV_USER=$(id -un)
-fi
+bench_srv_user
 DBUSER=$SRV_USER            # initdb's bootstrap superuser: the server's OS user
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/iqf-failover.XXXXXX")
-chmod 700 "$TMP"
-((AS_ROOT)) && chown "$SRV_USER" "$TMP"
-SOCK=$TMP/sock
-LOGS=$TMP/logs
-if ((${#SOCK} > 80)); then  # sun_path holds 107 bytes, with /.s.PGSQL.NNNNN
-	rm -rf "$TMP"
-	echo "error: scratch dir path too long for a Unix socket: $TMP (set TMPDIR=/tmp)" >&2
-	exit 2
-fi
+bench_scratch iqf-failover
 BG_PIDS=()                  # background pgbench processes started here
 
-# Run a command as the server user, from the scratch dir (cwd must be readable).
-as_srv() {
-	if ((AS_ROOT)); then
-		(cd "$TMP" && runuser -u "$SRV_USER" -- "$@")
-	else
-		(cd "$TMP" && "$@")
-	fi
-}
 helper() { as_srv python3 - "$@" <"$HELPER"; }
 
-pid_of_dir() {  # live postmaster PID of a data dir, or nothing
-	local dir=$1 pid
-	[[ -f $dir/postmaster.pid ]] || return 0
-	pid=$(head -n 1 "$dir/postmaster.pid" 2>/dev/null || true)
-	[[ $pid =~ ^[0-9]+$ ]] || return 0
-	# guard against a reused PID: a postmaster's cwd is its data directory
-	[[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$(realpath "$dir")" ]] || return 0
-	echo "$pid"
-}
-
-running() {  # a zombie (exited, waiting to be reaped) counts as gone
-	local st
-	st=$(sed -n 's/^.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
-	[[ -n $st && $st != Z && $st != X ]]
-}
 
 stop_pid() {  # stop_pid PID SIGNAL:WAITS...  (waits in tenths of a second)
 	local pid=$1 sig waits i

@@ -79,8 +79,8 @@ AS_ROOT=0
 [[ $(id -u) -eq 0 ]] && AS_ROOT=1
 T_START=$SECONDS
 
-say() { printf '%s\n' "$*"; }
-hdr() { printf '\n=== %s  [t=%ds]\n' "$*" $((SECONDS - T_START)); }
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 die() {
 	echo "error: $*" >&2
 	exit 2
@@ -110,22 +110,7 @@ say "started: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); $(nproc) CPUs; $("$PGBIN/post
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (the machine's, not only ours)"
 
 # ------------------------------------------------------------------ user, scratch dir, cleanup
-if ((AS_ROOT)); then
-	if [[ -n ${IQF_USER:-} ]]; then
-		SRV_USER=$IQF_USER
-	elif getent passwd postgres >/dev/null; then
-		SRV_USER=postgres
-	else
-		SRV_USER=iqf
-	fi
-	[[ $SRV_USER != root ]] || die "IQF_USER must not be root"
-	if ! getent passwd "$SRV_USER" >/dev/null; then
-		say "creating system user $SRV_USER"
-		useradd --system --no-create-home --shell /usr/sbin/nologin "$SRV_USER"
-	fi
-else
-	SRV_USER=$(id -un)
-fi
+bench_srv_user
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/iqf-http-bench.XXXXXX")
 chmod 700 "$TMP"
@@ -139,14 +124,6 @@ mkdir -p "$SOCK" "$LOGS"
 SERVER_PIDS=()               # postmasters started here
 CHILD_PIDS=()                # background wrk/pgbench/perf started here
 
-# Run a server-side command as the server user, in the scratch dir.
-as_srv() {
-	if ((AS_ROOT)); then
-		(cd "$TMP" && runuser -u "$SRV_USER" -- "$@")
-	else
-		(cd "$TMP" && "$@")
-	fi
-}
 
 # Wait up to $2 seconds for process $1 to disappear.
 wait_gone() {

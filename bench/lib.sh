@@ -1,0 +1,84 @@
+# bench/lib.sh - what the benchmark scripts share (sourced, not run):
+# output helpers, the unprivileged server user, the scratch directory, and
+# running commands as that user.  Each script keeps its own way of stopping
+# servers (they stop different sets of processes).
+#
+# Expects AS_ROOT (1 when started as root) and T_START (for hdr) to be set
+# by the caller.
+
+say() { printf '%s\n' "$*"; }
+hdr() { printf '\n=== %s  [t=%ds]\n' "$*" $((SECONDS - T_START)); }
+lib_die() { echo "error: $*" >&2; exit 2; }
+
+cpu_busy() {  # percent of all CPUs busy over one second (anyone's work)
+	local a b
+	read -r _ a < /proc/stat
+	sleep 1
+	read -r _ b < /proc/stat
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = 0; idle = 0
+		for (k = 1; k <= 8; k++) t += y[k] - x[k]
+		idle = (y[4] - x[4]) + (y[5] - x[5])
+		printf "%d", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+
+# bench_srv_user: set SRV_USER, the OS user the servers run as.  PostgreSQL
+# refuses to run as root: as root, IQF_USER, else postgres, else iqf (created
+# as a system user if missing); otherwise the current user.
+bench_srv_user() {
+	if ((AS_ROOT)); then
+		if [[ -n ${IQF_USER:-} ]]; then
+			SRV_USER=$IQF_USER
+		elif getent passwd postgres >/dev/null; then
+			SRV_USER=postgres
+		else
+			SRV_USER=iqf
+		fi
+		[[ $SRV_USER != root ]] || lib_die "IQF_USER must not be root"
+		if ! getent passwd "$SRV_USER" >/dev/null; then
+			say "creating system user $SRV_USER"
+			useradd --system --no-create-home --shell /usr/sbin/nologin "$SRV_USER"
+		fi
+	else
+		SRV_USER=$(id -un)
+	fi
+}
+
+# bench_scratch NAME: set TMP (a new private directory owned by SRV_USER),
+# SOCK and LOGS inside it (not created).  Refuses a path too long for a Unix
+# socket (sun_path holds 107 bytes, with /.s.PGSQL.NNNNN).
+bench_scratch() {
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	chmod 700 "$TMP"
+	((AS_ROOT)) && chown "$SRV_USER" "$TMP"
+	SOCK=$TMP/sock
+	LOGS=$TMP/logs
+	if ((${#SOCK} > 80)); then
+		rm -rf "$TMP"
+		lib_die "scratch dir path too long for a Unix socket: $TMP (set TMPDIR=/tmp)"
+	fi
+}
+
+# Run a command as the server user, from the scratch dir (cwd must be readable).
+as_srv() {
+	if ((AS_ROOT)); then
+		(cd "$TMP" && runuser -u "$SRV_USER" -- "$@")
+	else
+		(cd "$TMP" && "$@")
+	fi
+}
+
+pid_of_dir() {  # live postmaster PID of a data dir, or nothing
+	local dir=$1 pid
+	[[ -f $dir/postmaster.pid ]] || return 0
+	pid=$(head -n 1 "$dir/postmaster.pid" 2>/dev/null || true)
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	# guard against a reused PID: a postmaster's cwd is its data directory
+	[[ $(readlink "/proc/$pid/cwd" 2>/dev/null) == "$(realpath "$dir")" ]] || return 0
+	echo "$pid"
+}
+
+running() {  # a zombie (exited, waiting to be reaped) counts as gone
+	local st
+	st=$(sed -n 's/^.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $st && $st != Z && $st != X ]]
+}
