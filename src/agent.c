@@ -170,24 +170,36 @@ sync_peers(const IqfDurable *d, int64 now)
 
 /* ---------------------------------------------------------------- primary */
 
-static bool
-name_in_list(const char *list, const char *name)
+/*
+ * Entries of a comma-separated list of node names equal to `name`
+ * (case-insensitively, as synchronous_standby_names matches
+ * application_name), or all its entries when name is NULL.
+ */
+static int
+count_in_list(const char *list, const char *name)
 {
 	const char *p = list;
-	size_t		len = strlen(name);
+	size_t		len = name ? strlen(name) : 0;
+	int			count = 0;
 
 	while (*p)
 	{
 		const char *e = strchr(p, ',');
 		size_t		n = e ? (size_t) (e - p) : strlen(p);
 
-		if (n == len && pg_strncasecmp(p, name, n) == 0)
-			return true;
+		if (name == NULL || (n == len && pg_strncasecmp(p, name, n) == 0))
+			count++;
 		if (!e)
 			break;
 		p = e + 1;
 	}
-	return false;
+	return count;
+}
+
+static bool
+name_in_list(const char *list, const char *name)
+{
+	return count_in_list(list, name) > 0;
 }
 
 static void
@@ -351,9 +363,7 @@ adopt_term(uint64 term)
 	{
 		d.term = term;
 		d.voted_for[0] = '\0';
-		iqf_ha_save_durable(&d);
-		iqf_ha->durable = d;
-		iqf_ha->cert = false;
+		iqf_ha_set_durable(&d);
 	}
 	LWLockRelease(iqf_ha->lock);
 }
@@ -365,22 +375,9 @@ adopt_term(uint64 term)
 static void
 step_down(const IqfDurable *cur)
 {
-	IqfDurable	d;
-
-	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-	d = iqf_ha->durable;
-	if (d.term != cur->term || strcmp(d.voted_for, self_name) != 0)
-	{
-		LWLockRelease(iqf_ha->lock);
-		return;
-	}
-	d.term++;
-	d.voted_for[0] = '\0';
-	iqf_ha_save_durable(&d);
-	iqf_ha->durable = d;
-	iqf_ha->cert = false;
-	LWLockRelease(iqf_ha->lock);
-	become_superseded(d.term, self_name, "stepped down: no valid lease for failover_timeout");
+	/* if the term moved on meanwhile, this node is superseded all the same */
+	adopt_term(cur->term + 1);
+	become_superseded(cur->term + 1, self_name, "stepped down: no valid lease for failover_timeout");
 }
 
 /* Publish the lease expiry from the grants we hold; fence or unfence. */
@@ -547,21 +544,7 @@ start_round(int kind, uint64 term, int64 now)
 	k = iqf_ha->sync_k;
 	LWLockRelease(iqf_ha->lock);
 	if (k > 0)
-	{
-		const char *p = round_sync_names;
-
-		while (*p)
-		{
-			const char *e = strchr(p, ',');
-			size_t		n = e ? (size_t) (e - p) : strlen(p);
-
-			if (!(n == strlen(last_primary) && pg_strncasecmp(p, last_primary, n) == 0))
-				m++;
-			if (!e)
-				break;
-			p = e + 1;
-		}
-	}
+		m = count_in_list(round_sync_names, NULL) - count_in_list(round_sync_names, last_primary);
 	round_listed_needed = iqf_failover_sync_votes_needed(k, m);
 
 	send_votes(kind, term, now);

@@ -141,13 +141,35 @@ iqf_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTr
 }
 
 /*
- * The last line of defence, and the clock of the failover's "first write":
- * a transaction with an ID commits only under a valid lease.
+ * R5 (A2): a transaction that wrote and committed while the lease
+ * was valid may have waited for synchronous replication since; if the
+ * lease lapsed meanwhile, a successor may exist that lacks this commit, so
+ * the client must not be told it committed.  The commit record is written
+ * and cannot be undone here (an ERROR after commit would PANIC), so the
+ * session ends without sending the acknowledgement: output is switched off
+ * and a termination is queued, which takes effect once the transaction is
+ * over.  The client sees a lost connection, as after a crash.
  */
+static void
+check_after_commit(void)
+{
+	if (iqf_ha_writes_allowed())
+		return;
+	whereToSendOutput = DestNone;
+	ProcDiePending = true;
+	InterruptPending = true;
+	ereport(LOG,
+			(errmsg("innoquim_failover: write lease lost while committing; the commit is not acknowledged and the session ends")));
+}
+
+/* the current top-level transaction passed the pre-commit check with an ID */
 static bool xact_wrote = false;
 
-static void check_after_commit(void);
-
+/*
+ * The last line of defence, and the clock of the failover's "first write":
+ * a transaction with an ID commits only under a valid lease, and is
+ * acknowledged only if the lease is still valid once it has committed.
+ */
 static void
 iqf_xact_callback(XactEvent event, void *arg)
 {
@@ -199,27 +221,6 @@ iqf_client_auth(struct Port *port, int status)
 				 errhint("Stream from the current primary; rebuild this node as a standby of it.")));
 }
 
-/*
- * R7 and R5 (A2): a transaction that wrote and committed while the lease
- * was valid may have waited for synchronous replication since; if the
- * lease lapsed meanwhile, a successor may exist that lacks this commit, so
- * the client must not be told it committed.  The commit record is written
- * and cannot be undone here (an ERROR after commit would PANIC), so the
- * session ends without sending the acknowledgement: output is switched off
- * and a termination is queued, which takes effect once the transaction is
- * over.  The client sees a lost connection, as after a crash.
- */
-static void
-check_after_commit(void)
-{
-	if (iqf_ha_writes_allowed())
-		return;
-	whereToSendOutput = DestNone;
-	ProcDiePending = true;
-	InterruptPending = true;
-	ereport(LOG,
-			(errmsg("innoquim_failover: write lease lost while committing; the commit is not acknowledged and the session ends")));
-}
 
 void
 iqf_fence_install_hooks(void)

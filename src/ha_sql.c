@@ -173,20 +173,6 @@ iqf_ha_failover_config(IqfFailoverConfig *cfg)
 												fence, fence / 4);
 }
 
-/*
- * Make `d` the durable state (persisted first).  A change of term or vote
- * drops the death certificate (R15).  Caller holds the HA lock exclusively.
- */
-static void
-set_durable(IqfDurable *d)
-{
-	if (d->term != iqf_ha->durable.term || strcmp(d->voted_for, iqf_ha->durable.voted_for) != 0)
-		iqf_ha->cert = false;
-	iqf_node_name(d->owner, sizeof(d->owner));
-	iqf_ha_save_durable(d);
-	iqf_ha->durable = *d;
-}
-
 /* Record a LEASE or VOTE granted to `to` (incarnation inc).  Locked. */
 static void
 record_grant(const char *to, uint64 inc)
@@ -257,7 +243,7 @@ iqf_ha_handle_lease(const IqfLeaseArgs *a, uint64 *term_out)
 			}
 		}
 		if (changed)
-			set_durable(&d);
+			iqf_ha_set_durable(&d);
 	}
 	if (o.verdict == IQF_GRANT)
 	{
@@ -390,20 +376,22 @@ iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, IqfPosition *pos
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	iqf_ha_voter(&v, &cfg);
 	verdict = iqf_failover_vote_verdict(&v, req, &cfg);
-	LWLockRelease(iqf_ha->lock);
 
-	/* R17: a standby detaches before a real vote, then is judged again */
+	/*
+	 * R17: a standby detaches before a real vote (without the lock: it
+	 * waits for the WAL receiver), then is judged again with its position
+	 * measured after it.  The verdict that counts is always the one taken
+	 * under the lock that is held while the vote is made durable.
+	 */
 	if (verdict == IQF_GRANT && !req->pre_vote && v.in_recovery)
 	{
-		if (!detach())
-			verdict = IQF_REFUSE_NOT_DETACHED;
-	}
+		bool		detached;
 
-	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
-	if (verdict == IQF_GRANT)
-	{
+		LWLockRelease(iqf_ha->lock);
+		detached = detach();
+		LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 		iqf_ha_voter(&v, &cfg);
-		verdict = iqf_failover_vote_verdict(&v, req, &cfg);
+		verdict = detached ? iqf_failover_vote_verdict(&v, req, &cfg) : IQF_REFUSE_NOT_DETACHED;
 	}
 	if (verdict == IQF_GRANT && !req->pre_vote)
 	{
@@ -413,7 +401,7 @@ iqf_ha_handle_vote(const IqfVoteRequest *req, uint64 *term_out, IqfPosition *pos
 		{
 			d.term = req->term;
 			strlcpy(d.voted_for, req->candidate, sizeof(d.voted_for));
-			set_durable(&d);	/* before the answer leaves */
+			iqf_ha_set_durable(&d);	/* before the answer leaves */
 		}
 		/* the vote is also the new primary's first lease grant */
 		record_grant(req->candidate, req->incarnation);
@@ -696,9 +684,7 @@ iqf_sql_register_node(PG_FUNCTION_ARGS)
 	strlcpy(d.nodes[i].kind, kind, sizeof(d.nodes[i].kind));
 	strlcpy(d.nodes[i].conninfo, conninfo, sizeof(d.nodes[i].conninfo));
 	d.registry_version++;
-	iqf_node_name(d.owner, sizeof(d.owner));
-	iqf_ha_save_durable(&d);
-	iqf_ha->durable = d;
+	iqf_ha_set_durable(&d);
 	LWLockRelease(iqf_ha->lock);
 	iqf_state_add_event("node_registered", "node \"%s\" (%s) registered; %d voters", name, kind, d.n_nodes);
 	wake_agent();
@@ -733,8 +719,7 @@ iqf_sql_unregister_node(PG_FUNCTION_ARGS)
 	if (found)
 	{
 		d.registry_version++;
-		iqf_ha_save_durable(&d);
-		iqf_ha->durable = d;
+		iqf_ha_set_durable(&d);
 	}
 	LWLockRelease(iqf_ha->lock);
 	if (!found)
@@ -789,8 +774,7 @@ set_paused(bool paused)
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	d = iqf_ha->durable;
 	d.paused = paused;
-	iqf_ha_save_durable(&d);
-	iqf_ha->durable = d;
+	iqf_ha_set_durable(&d);
 	LWLockRelease(iqf_ha->lock);
 	iqf_state_add_event(paused ? "failover_paused" : "failover_resumed",
 						"automatic failover %s cluster-wide", paused ? "paused" : "resumed");

@@ -175,6 +175,21 @@ iqf_ha_save_durable(const IqfDurable *d)
 }
 
 /*
+ * Make `d` this node's durable state: written first (this node as owner),
+ * then published in shared memory.  A change of term or vote drops the
+ * death certificate (R15).  Caller holds the HA lock exclusively.
+ */
+void
+iqf_ha_set_durable(IqfDurable *d)
+{
+	if (d->term != iqf_ha->durable.term || strcmp(d->voted_for, iqf_ha->durable.voted_for) != 0)
+		iqf_ha->cert = false;
+	iqf_node_name(d->owner, sizeof(d->owner));
+	iqf_ha_save_durable(d);
+	iqf_ha->durable = *d;
+}
+
+/*
  * Read the durable file, if any, into d.  Runs in the postmaster.  Returns
  * false when the file exists but cannot be read or has no valid term: R2,
  * such a node must not be taken for a new one (term 0, no vote), which

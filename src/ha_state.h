@@ -106,6 +106,7 @@ extern void iqf_ha_require(void);
 extern int64 iqf_mono_us(void);
 
 extern void iqf_ha_save_durable(const IqfDurable *d);
+extern void iqf_ha_set_durable(IqfDurable *d);
 extern int	iqf_ha_voter_count(const IqfDurable *d);
 extern const IqfRegistryNode *iqf_ha_find_node(const IqfDurable *d, const char *name);
 
