@@ -129,6 +129,9 @@ our @EXPORT = qw(
   iqfc_thaw
   iqfc_events
   iqfc_freeze_pid
+  iqfc_last_accept
+  iqfc_first_accept
+  iqfc_replication_error
   iqfc_scenario
   iqfc_fmt
   iqfc_during
@@ -401,9 +404,11 @@ Until sql returns a non-empty output: (elapsed, output), or () on timeout.
 
 =cut
 
-sub iqfc_wait
+# Run sql on node until psql succeeds and $accept->(output) holds, or
+# timeout_s passed: (elapsed, output, stderr), elapsed undef on timeout.
+sub _poll_sql
 {
-	my ($node, $sql, $expected, $timeout, $interval) = @_;
+	my ($node, $sql, $timeout, $interval, $accept) = @_;
 	my $start = time;
 	my ($out, $err) = ('', '');
 	while (1)
@@ -414,10 +419,18 @@ sub iqfc_wait
 		$ret //= -1;
 		$out //= '';
 		$err //= '';
-		return time - $start if $ret == 0 && $out eq $expected;
+		return (time - $start, $out, $err) if $ret == 0 && $accept->($out);
 		last if time - $start > $timeout;
 		usleep(($interval // 0.05) * 1e6);
 	}
+	return (undef, $out, $err);
+}
+
+sub iqfc_wait
+{
+	my ($node, $sql, $expected, $timeout, $interval) = @_;
+	my ($el, $out, $err) = _poll_sql($node, $sql, $timeout, $interval, sub { $_[0] eq $expected });
+	return $el if defined $el;
 	diag(sprintf(
 			"iqfc_wait on %s timed out after %ds\nquery: %s\nexpected: %s\nlast output: %s\nlast stderr: %s",
 			$node->name, $timeout, $sql, $expected, $out, $err));
@@ -427,20 +440,8 @@ sub iqfc_wait
 sub iqfc_wait_row
 {
 	my ($node, $sql, $timeout, $interval) = @_;
-	my $start = time;
-	my ($out, $err) = ('', '');
-	while (1)
-	{
-		my $ret;
-		my $to;
-		($ret, $out, $err) = $node->psql('postgres', $sql, timeout => 10, timed_out => \$to);
-		$ret //= -1;
-		$out //= '';
-		$err //= '';
-		return (time - $start, $out) if $ret == 0 && $out ne '';
-		last if time - $start > $timeout;
-		usleep(($interval // 0.05) * 1e6);
-	}
+	my ($el, $out, $err) = _poll_sql($node, $sql, $timeout, $interval, sub { $_[0] ne '' });
+	return ($el, $out) if defined $el;
 	diag(sprintf(
 			"iqfc_wait_row on %s timed out after %ds\nquery: %s\nlast output: %s\nlast stderr: %s",
 			$node->name, $timeout, $sql, $out, $err));
@@ -502,7 +503,9 @@ sub iqfc_freeze
 
 =item iqfc_scenario(settle => seconds, %setup_opts)
 
-The opening of a failover scenario: iqfc_setup(%setup_opts), a note of
+The opening of a failover scenario: iqfc_setup(%setup_opts) (without
+primary and standbys: the three-voter cluster p, s, w with
+synchronous_standby_names 'FIRST 1 (s)'), a note of
 fence_timeout and of the failover_timeout in force, the probe and the
 synchronous writer started (the two invariant checkers), then `settle`
 seconds (default 1) so that both have a history before the fault.
@@ -514,6 +517,8 @@ sub iqfc_scenario
 {
 	my %o = @_;
 	my $settle = delete $o{settle} // 1;
+	%o = (primary => 'p', standbys => ['s'], witness => 'w', sync => 'FIRST 1 (s)', %o)
+	  unless exists $o{primary} || exists $o{standbys};
 	my $c = iqfc_setup(%o);
 	my $fot = iqfc_failover_timeout_s($c->{nodes}{ $c->{standbys}[0] });
 	my $fence = iqfc_q($c->{nodes}{ $c->{primary} }, 'SHOW innoquim_failover.fence_timeout');
@@ -1364,6 +1369,44 @@ sub iqfc_check_acked
 		  . join(', ', map { "$_ (acked by " . ($port_name{ $res->{acked}{$_} } // '?') . ')' }
 			  @lost[ 0 .. ($#lost < 19 ? $#lost : 19) ]));
 	return $res;
+}
+
+=pod
+
+=item iqfc_last_accept(rec, node), iqfc_first_accept(rec, node)
+
+From the probe's records (iqfc_check_invariants): when the last write
+accepted by node completed (t1), and when the first one accepted by node
+was sent (t0); undef when node accepted none.
+
+=item iqfc_replication_error(node)
+
+Tries a replication connection to node (IDENTIFY_SYSTEM) and returns
+(psql exit code, stderr).
+
+=cut
+
+sub iqfc_last_accept
+{
+	my ($rec, $node) = @_;
+	my ($t) = sort { $b <=> $a } map { $_->{t1} } grep { $_->{ok} && $_->{node} eq $node } @$rec;
+	return $t;
+}
+
+sub iqfc_first_accept
+{
+	my ($rec, $node) = @_;
+	my ($t) = sort { $a <=> $b } map { $_->{t0} } grep { $_->{ok} && $_->{node} eq $node } @$rec;
+	return $t;
+}
+
+sub iqfc_replication_error
+{
+	my ($node) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', 'IDENTIFY_SYSTEM',
+		extra_params =>
+		  [ '-d', 'replication=true dbname=postgres port=' . $node->port . ' host=' . $node->host ]);
+	return ($ret, $err);
 }
 
 =pod

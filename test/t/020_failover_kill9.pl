@@ -158,8 +158,7 @@ for (1 .. 20)
 }
 ok($stays, 'p stays fenced (3 s)');
 # R7: a superseded primary serves no WAL: replication connections refused
-my ($rret, $rout, $rerr) = $p->psql('postgres', 'IDENTIFY_SYSTEM',
-	extra_params => [ '-d', 'replication=true dbname=postgres port=' . $p->port . ' host=' . $p->host ]);
+my ($rret, $rerr) = iqfc_replication_error($p);
 isnt($rret, 0, 'a replication connection to the superseded p is refused');
 like($rerr, qr/superseded and serves no WAL/, '... because p serves no WAL any more');
 is(iqfc_q($s, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
@@ -168,8 +167,8 @@ is(iqfc_q($s, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 # -------------------------------------------------------------- invariants
 
 my $rec = iqfc_check_invariants($c, $s);
-my ($last_p) = sort { $b <=> $a } map { $_->{t1} } grep { $_->{ok} && $_->{node} eq 'p' } @$rec;
-my ($first_s) = sort { $a <=> $b } map { $_->{t0} } grep { $_->{ok} && $_->{node} eq 's' } @$rec;
+my $last_p = iqfc_last_accept($rec, 'p');
+my $first_s = iqfc_first_accept($rec, 's');
 note(sprintf('probe: last write accepted by p %s s before kill -9; first accepted by s %s s after it',
 		iqfc_fmt(defined $last_p ? $t_kill - $last_p : undef),
 		iqfc_fmt(defined $first_s ? $first_s - $t_kill : undef)));

@@ -34,12 +34,7 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $t_file = time;
-my ($c, $fot) = iqfc_scenario(
-	settle => 2,
-	primary => 'p',
-	standbys => ['s'],
-	witness => 'w',
-	sync => 'FIRST 1 (s)');
+my ($c, $fot) = iqfc_scenario(settle => 2);    # p, s, w; FIRST 1 (s)
 my ($p, $s, $w) = @{ $c->{nodes} }{qw(p s w)};
 
 # ---------------------------------------------------------------- freeze p
@@ -96,8 +91,8 @@ is(iqfc_q($s, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 # -------------------------------------------------------------- invariants
 
 my $rec = iqfc_check_invariants($c, $s);
-my ($last_p) = sort { $b <=> $a } map { $_->{t1} } grep { $_->{ok} && $_->{node} eq 'p' } @$rec;
-my ($first_s) = sort { $a <=> $b } map { $_->{t0} } grep { $_->{ok} && $_->{node} eq 's' } @$rec;
+my $last_p = iqfc_last_accept($rec, 'p');
+my $first_s = iqfc_first_accept($rec, 's');
 note(sprintf('probe: last write accepted by p %s s before SIGSTOP; first accepted by s %s s after it',
 		iqfc_fmt(defined $last_p ? $t_stop - $last_p : undef),
 		iqfc_fmt(defined $first_s ? $first_s - $t_stop : undef)));

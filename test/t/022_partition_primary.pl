@@ -33,12 +33,7 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $t_file = time;
-my ($c, $fot) = iqfc_scenario(
-	settle => 2,
-	primary => 'p',
-	standbys => ['s'],
-	witness => 'w',
-	sync => 'FIRST 1 (s)');
+my ($c, $fot) = iqfc_scenario(settle => 2);    # p, s, w; FIRST 1 (s)
 my ($p, $s, $w) = @{ $c->{nodes} }{qw(p s w)};
 
 # ------------------------------------------------------------- isolate p
@@ -107,8 +102,8 @@ is(iqfc_q($w, 'SELECT primary_name, term FROM innoquim_failover.failover'),
 # -------------------------------------------------------------- invariants
 
 my $rec = iqfc_check_invariants($c, $s);
-my ($last_p) = sort { $b <=> $a } map { $_->{t1} } grep { $_->{ok} && $_->{node} eq 'p' } @$rec;
-my ($first_s) = sort { $a <=> $b } map { $_->{t0} } grep { $_->{ok} && $_->{node} eq 's' } @$rec;
+my $last_p = iqfc_last_accept($rec, 'p');
+my $first_s = iqfc_first_accept($rec, 's');
 ok(defined $last_p && defined $first_s && $last_p < $first_s,
 	'p accepted its last write before s accepted its first');
 # p's lease rests on grants requested before the cut: it ends at most

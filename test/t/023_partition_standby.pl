@@ -33,12 +33,7 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $t_file = time;
-my ($c, $fot) = iqfc_scenario(
-	settle => 2,
-	primary => 'p',
-	standbys => ['s'],
-	witness => 'w',
-	sync => 'FIRST 1 (s)');
+my ($c, $fot) = iqfc_scenario(settle => 2);    # p, s, w; FIRST 1 (s)
 my ($p, $s, $w) = @{ $c->{nodes} }{qw(p s w)};
 
 # ------------------------------------------------------------- isolate s

@@ -138,8 +138,8 @@ my $n1 = iqfc_q($s1, 'SELECT count(*), max(id) FROM iqf_w');
 ok(defined iqfc_wait($s2, 'SELECT count(*), max(id) FROM iqf_w', $n1, $wait_s2),
 	"s2 catches up with s1's data (count and max id $n1)");
 is($s2->{_pid}, $s2_pid, 's2 was neither rebuilt nor restarted');
-my ($last_p) = sort { $b <=> $a } map { $_->{t1} } grep { $_->{ok} && $_->{node} eq 'p' } @$rec;
-my ($first_s1) = sort { $a <=> $b } map { $_->{t0} } grep { $_->{ok} && $_->{node} eq 's1' } @$rec;
+my $last_p = iqfc_last_accept($rec, 'p');
+my $first_s1 = iqfc_first_accept($rec, 's1');
 note(sprintf('probe: first write accepted by s1 %s s after kill -9 of p',
 		iqfc_fmt(defined $first_s1 ? $first_s1 - $t_kill : undef)));
 my ($gap) = iqfc_probe_max_gap($rec, 'p', $t_restart, $t_kill - 0.1);

@@ -67,8 +67,7 @@ ok($state =~ /^term 1$/m && $state =~ /^voted_for $/m,
   or diag($state);
 like(iqfc_q($p, q{SELECT detail FROM innoquim_failover.events WHERE kind = 'fenced' ORDER BY seq DESC LIMIT 1}),
 	qr/stepped down/, "p's last 'fenced' event says it stepped down");
-my ($rret, $rout, $rerr) = $p->psql('postgres', 'IDENTIFY_SYSTEM',
-	extra_params => [ '-d', 'replication=true dbname=postgres port=' . $p->port . ' host=' . $p->host ]);
+my (undef, $rerr) = iqfc_replication_error($p);
 like($rerr, qr/superseded and serves no WAL/, 'the superseded p refuses replication connections (R7)');
 
 # ------------------------------------------- a standby elected, the other follows
