@@ -216,26 +216,9 @@ fail() {
 }
 
 # ------------------------------------------------------------------ install, machine
-SO=$("$PG_CONFIG" --pkglibdir)/innoquim_failover.so
-if [[ $INSTALL == 1 || ($INSTALL == auto && ! -f $SO) ]]; then
-	((AS_ROOT)) || fail "the extension must be installed by root: make PG_CONFIG=$PG_CONFIG install"
-	say "installing the extension: make PG_CONFIG=$PG_CONFIG install (in $REPO_ROOT)"
-	make -s -C "$REPO_ROOT" PG_CONFIG="$PG_CONFIG" install >"$TMP/make.log" 2>&1 ||
-		{ tail -n 30 "$TMP/make.log" >&2; fail "make install failed"; }
-fi
-[[ -f $SO ]] || fail "innoquim_failover is not installed in $("$PG_CONFIG" --pkglibdir) (run make install as root)"
+bench_install
 
-NPROC=$(nproc)
-CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
-PGVER=$("$PGBIN/postgres" --version)
-GITREV=$(git -c safe.directory="$REPO_ROOT" -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -c safe.directory="$REPO_ROOT" -C "$REPO_ROOT" diff --quiet HEAD -- src sql 2>/dev/null || GITREV="$GITREV+uncommitted changes"
-SO_DATE=$(date -u -r "$SO" '+%Y-%m-%d %H:%M:%S UTC')
-say "machine: nproc=$NPROC, ${CPU:-unknown CPU}, $(uname -sr), $(free -g | awk '/^Mem:/ {print $2 " GB RAM"}')"
-say "server:  $PGVER ($PGBIN); tree at git $GITREV; installed $SO built $SO_DATE"
-BUSY_BEFORE=$(cpu_busy)
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-say "load:    CPUs ${BUSY_BEFORE}% busy before starting (other processes), loadavg $LOAD_BEFORE"
+bench_machine
 say "scratch: $TMP (servers run as $SRV_USER; p/s/w on 127.0.0.1 ports $PPORT/$SPORT/$WPORT + Unix socket)"
 
 helper port-free "$PPORT" "$SPORT" "$WPORT" || fail "choose other ports with BENCH_PORT"

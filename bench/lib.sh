@@ -82,3 +82,35 @@ running() {  # a zombie (exited, waiting to be reaped) counts as gone
 	st=$(sed -n 's/^.*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
 	[[ -n $st && $st != Z && $st != X ]]
 }
+
+# bench_install: SO = the installed library; with INSTALL=1 (or auto and
+# none installed) run `make install` of REPO_ROOT first (root only).  Uses
+# the caller's fail().
+bench_install() {
+	SO=$("$PG_CONFIG" --pkglibdir)/innoquim_failover.so
+	if [[ $INSTALL == 1 || ($INSTALL == auto && ! -f $SO) ]]; then
+		((AS_ROOT)) || fail "the extension must be installed by root: make PG_CONFIG=$PG_CONFIG install"
+		say "installing the extension: make PG_CONFIG=$PG_CONFIG install (in $REPO_ROOT)"
+		make -s -C "$REPO_ROOT" PG_CONFIG="$PG_CONFIG" install >"$TMP/make.log" 2>&1 ||
+			{ tail -n 30 "$TMP/make.log" >&2; fail "make install failed"; }
+	fi
+	[[ -f $SO ]] || fail "innoquim_failover is not installed in $("$PG_CONFIG" --pkglibdir) (run make install as root)"
+}
+
+# bench_machine: set NPROC, CPU, PGVER, GITREV (+ a mark for uncommitted
+# changes under src or sql), SO_DATE, BUSY_BEFORE and LOAD_BEFORE, and print
+# them as the report's machine, server and load lines.
+bench_machine() {
+	NPROC=$(nproc)
+	CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+	PGVER=$("$PGBIN/postgres" --version)
+	GITREV=$(git -c safe.directory="$REPO_ROOT" -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git -c safe.directory="$REPO_ROOT" -C "$REPO_ROOT" diff --quiet HEAD -- src sql 2>/dev/null ||
+		GITREV="$GITREV+uncommitted changes"
+	SO_DATE=$(date -u -r "$SO" '+%Y-%m-%d %H:%M:%S UTC')
+	say "machine: nproc=$NPROC, ${CPU:-unknown CPU}, $(uname -sr), $(free -g | awk '/^Mem:/ {print $2 " GB RAM"}')"
+	say "server:  $PGVER ($PGBIN); tree at git $GITREV; installed $SO built $SO_DATE"
+	BUSY_BEFORE=$(cpu_busy)
+	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+	say "load:    CPUs ${BUSY_BEFORE}% busy before starting (other processes), loadavg $LOAD_BEFORE"
+}
