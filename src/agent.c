@@ -262,6 +262,8 @@ send_leases(const IqfDurable *d, int64 now)
 				ver_s[32];
 	const char *values[9];
 	uint64		term_after;
+	int64		interval_us = (int64) lease_interval_ms() * 1000;
+	bool		due;
 	int			i;
 
 	/*
@@ -278,6 +280,24 @@ send_leases(const IqfDurable *d, int64 now)
 		return;
 	}
 
+	/*
+	 * The agent ticks several times per lease interval: build the request
+	 * (registry text, synchronous-replication facts) only when our own grant
+	 * or some connected peer's is due; otherwise just (re)connect peers.
+	 */
+	due = now - self_grant_at >= interval_us;
+	for (i = 0; i < IQF_MAX_NODES; i++)
+	{
+		if (!peers[i].in_use || peers[i].is_self)
+			continue;
+		if (peers[i].p.state == IQF_PEER_DOWN)
+			iqf_peer_connect(&peers[i].p, now, lease_interval_ms());
+		else if (peers[i].p.state == IQF_PEER_IDLE && now - peers[i].lease_sent_at >= interval_us)
+			due = true;
+	}
+	if (!due)
+		return;
+
 	initStringInfo(&reg);
 	initStringInfo(&sync_names);
 	iqf_ha_registry_serialize(d, &reg);
@@ -292,7 +312,7 @@ send_leases(const IqfDurable *d, int64 now)
 	a.registry_version = d->registry_version;
 
 	/* our own grant, in-process */
-	if (now - self_grant_at >= (int64) lease_interval_ms() * 1000 &&
+	if (now - self_grant_at >= interval_us &&
 		iqf_ha_handle_lease(&a, &term_after) == IQF_GRANT)
 		self_grant_at = now;
 
@@ -315,13 +335,10 @@ send_leases(const IqfDurable *d, int64 now)
 		if (!peers[i].in_use || peers[i].is_self)
 			continue;
 		/* each peer on its own cadence: a new connection is asked at once */
-		if (peers[i].p.state == IQF_PEER_DOWN)
-			iqf_peer_connect(&peers[i].p, now, lease_interval_ms());
-		else if (peers[i].p.state == IQF_PEER_IDLE &&
-				 now - peers[i].lease_sent_at >= (int64) lease_interval_ms() * 1000 &&
-				 iqf_peer_send(&peers[i].p, KIND_LEASE,
-							   "SELECT granted, term, node FROM innoquim_failover.lease($1::bigint, $2, $3::bigint, $4::pg_lsn, $5, $6::integer, $7::boolean, $8, $9::bigint)",
-							   9, values, now, lease_interval_ms()))
+		if (peers[i].p.state == IQF_PEER_IDLE && now - peers[i].lease_sent_at >= interval_us &&
+			iqf_peer_send(&peers[i].p, KIND_LEASE,
+						  "SELECT granted, term, node FROM innoquim_failover.lease($1::bigint, $2, $3::bigint, $4::pg_lsn, $5, $6::integer, $7::boolean, $8, $9::bigint)",
+						  9, values, now, lease_interval_ms()))
 			peers[i].lease_sent_at = now;
 	}
 }
