@@ -129,6 +129,7 @@ our @EXPORT = qw(
   iqfc_thaw
   iqfc_events
   iqfc_freeze_pid
+  iqfc_stays_fenced
   iqfc_last_accept
   iqfc_first_accept
   iqfc_replication_error
@@ -1369,6 +1370,24 @@ sub iqfc_check_acked
 		  . join(', ', map { "$_ (acked by " . ($port_name{ $res->{acked}{$_} } // '?') . ')' }
 			  @lost[ 0 .. ($#lost < 19 ? $#lost : 19) ]));
 	return $res;
+}
+
+=pod
+
+=item iqfc_stays_fenced(node, seconds)
+
+iqfc_during over `seconds`: node's role view must say fenced and not
+accepting writes at every check.  Returns (checks, first failure or undef).
+
+=cut
+
+sub iqfc_stays_fenced
+{
+	my ($node, $secs) = @_;
+	return iqfc_during($secs, sub {
+			my $r = iqfc_q($node, 'SELECT role, accepting_writes FROM innoquim_failover.role');
+			return $r eq 'fenced|f' ? undef : $node->name . ": $r";
+		});
 }
 
 =pod

@@ -78,10 +78,7 @@ is(iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 	'fenced|f', "p's role view: fenced, not accepting writes");
 ok( defined iqfc_wait($p, 'SELECT phase FROM innoquim_failover.failover', 'superseded', 15),
 	"p learns that a newer term exists (failover phase superseded)");
-my ($n, $bad) = iqfc_during(4, sub {
-		my $r = iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role');
-		return $r eq 'fenced|f' ? undef : "p: $r";
-	});
+my ($n, $bad) = iqfc_stays_fenced($p, 4);
 ok(!defined $bad, "p stays fenced ($n checks over 4 s)") or diag($bad);
 ($ret, $out, $err) = $p->psql('postgres', 'INSERT INTO iqf_w (id) VALUES (-2)');
 like($err, qr/this node is fenced/, 'a write on p still fails with "fenced" 4 s later');

@@ -87,10 +87,7 @@ my $t_heal = time;
 note('partition healed');
 ok( defined iqfc_wait($p, 'SELECT phase, term FROM innoquim_failover.failover', 'superseded|1', 15),
 	'after the heal p learns of term 1 (failover phase superseded)');
-my ($n, $bad) = iqfc_during(4, sub {
-		my $r = iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role');
-		return $r eq 'fenced|f' ? undef : "p: $r";
-	});
+my ($n, $bad) = iqfc_stays_fenced($p, 4);
 ok(!defined $bad, "after the heal p stays fenced ($n checks over 4 s)") or diag($bad);
 ($ret, $out, $err) = $p->psql('postgres', 'INSERT INTO iqf_w (id) VALUES (-2)');
 like($err, qr/this node is fenced/, 'a write on p still fails with "fenced" after the heal');

@@ -84,10 +84,7 @@ for my $node ($s2, $w, $w2, $p)
 	  or diag($node->name . ': '
 		  . iqfc_q($node, 'SELECT phase, primary_name, term, voted_for FROM innoquim_failover.failover'));
 }
-my ($n, $bad) = iqfc_during(3, sub {
-		my $r = iqfc_q($p, 'SELECT role, accepting_writes FROM innoquim_failover.role');
-		return $r eq 'fenced|f' ? undef : "p: $r";
-	});
+my ($n, $bad) = iqfc_stays_fenced($p, 3);
 ok(!defined $bad, "p stays fenced after the heal ($n checks over 3 s)") or diag($bad);
 is(iqfc_q($s, 'SELECT role, accepting_writes FROM innoquim_failover.role'),
 	'primary|t', 's is still the primary');
