@@ -188,12 +188,7 @@ cleanup() {
 		running "$p" && stop_pid "$p" TERM:50 KILL:20
 	done
 	for d in $(all_datadirs); do stop_dir "$d" immediate; done
-	if ((KEEP)); then
-		say "cleanup: servers stopped in $((SECONDS - t0)) s; kept $TMP"
-	else
-		rm -rf "$TMP"
-		say "cleanup: servers stopped and $TMP removed in $((SECONDS - t0)) s"
-	fi
+	bench_drop_scratch "$t0"
 	exit "$rc"
 }
 trap cleanup EXIT

@@ -114,3 +114,14 @@ bench_machine() {
 	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 	say "load:    CPUs ${BUSY_BEFORE}% busy before starting (other processes), loadavg $LOAD_BEFORE"
 }
+
+# bench_drop_scratch T0: once the servers are stopped, remove TMP (kept with
+# KEEP=1) and report the cleanup time since T0.
+bench_drop_scratch() {
+	if ((KEEP)); then
+		say "cleanup: servers stopped in $((SECONDS - $1)) s; kept $TMP"
+	else
+		rm -rf "$TMP"
+		say "cleanup: servers stopped and $TMP removed in $((SECONDS - $1)) s"
+	fi
+}

@@ -147,12 +147,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	stop_dir "$SDATA"
 	stop_dir "$PDATA"
-	if ((KEEP)); then
-		say "cleanup: servers stopped in $((SECONDS - t0)) s; kept $TMP"
-	else
-		rm -rf "$TMP"
-		say "cleanup: servers stopped and $TMP removed in $((SECONDS - t0)) s"
-	fi
+	bench_drop_scratch "$t0"
 	exit "$rc"
 }
 trap cleanup EXIT
