@@ -130,6 +130,7 @@ our @EXPORT = qw(
   iqfc_events
   iqfc_freeze_pid
   iqfc_stays_fenced
+  iqfc_failover_timings
   iqfc_last_accept
   iqfc_first_accept
   iqfc_replication_error
@@ -1370,6 +1371,24 @@ sub iqfc_check_acked
 		  . join(', ', map { "$_ (acked by " . ($port_name{ $res->{acked}{$_} } // '?') . ')' }
 			  @lost[ 0 .. ($#lost < 19 ? $#lost : 19) ]));
 	return $res;
+}
+
+=pod
+
+=item iqfc_failover_timings(node)
+
+node's failover view as "decide N ms, promote N ms, first write N ms" (the
+last "-" while no write followed the promotion), for a note.
+
+=cut
+
+sub iqfc_failover_timings
+{
+	my ($node) = @_;
+	return iqfc_q($node,
+		q{SELECT 'decide ' || round(decide_ms::numeric) || ' ms, promote ' || round(promote_ms::numeric)
+		    || ' ms, first write ' || coalesce(round(first_write_ms::numeric)::text, '-') || ' ms'
+		    FROM innoquim_failover.failover});
 }
 
 =pod

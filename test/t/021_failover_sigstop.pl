@@ -53,11 +53,7 @@ note(sprintf('SIGSTOP of p -> role view of s says primary|t|2: %s s', iqfc_fmt(t
 ok( defined iqfc_wait($s, 'SELECT failovers, term, primary_name FROM innoquim_failover.failover',
 		'1|1|s', 10),
 	"s's failover view: failovers 1, term 1, primary s");
-note("s's failover timings: "
-	  . iqfc_q($s,
-		  q{SELECT 'decide ' || round(decide_ms::numeric) || ' ms, promote ' || round(promote_ms::numeric)
-		    || ' ms, first write ' || coalesce(round(first_write_ms::numeric)::text, '-') || ' ms'
-		    FROM innoquim_failover.failover}));
+note("s's failover timings: " . iqfc_failover_timings($s));
 ok(defined iqfc_wait($w, 'SELECT primary_name FROM innoquim_failover.failover', 's', 10),
 	'the witness names s as primary');
 

@@ -101,11 +101,7 @@ $el = iqfc_wait($s1,
 ok(defined $el, 's1 (the most advanced standby) becomes primary on timeline 2 within 15 s');
 note(sprintf('kill -9 of p -> role view of s1 says primary|t|2: %s s', iqfc_fmt(time - $t_kill)))
   if defined $el;
-note("s1's failover timings: "
-	  . iqfc_q($s1,
-		  q{SELECT 'decide ' || round(decide_ms::numeric) || ' ms, promote ' || round(promote_ms::numeric)
-		    || ' ms, first write ' || coalesce(round(first_write_ms::numeric)::text, '-') || ' ms'
-		    FROM innoquim_failover.failover}));
+note("s1's failover timings: " . iqfc_failover_timings($s1));
 ok( defined iqfc_wait($s1, 'SELECT failovers, term, primary_name FROM innoquim_failover.failover',
 		'1|1|s1', 10),
 	"s1's failover view: failovers 1, term 1, primary s1");
