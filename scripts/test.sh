@@ -11,7 +11,8 @@
 #                                         reader, FUZZ_SECONDS long, test/fuzz/)
 #        model        test/model/run.sh  (spin model of the failover protocol)
 #   4. on an installcheck failure prints regression.diffs and the tails of the
-#      server/test logs, so CI output shows why
+#      server/test logs of the failing files, so CI output shows why, and at
+#      exit a short recap of the failing tests
 #   5. prints "N passed, N failed" (N = suites) as the last line; exits non-zero
 #      if any step failed
 #
@@ -51,6 +52,7 @@ MAKE_ARGS=("PG_CONFIG=$PG_CONFIG")
 # Suite results: pass, fail, or empty while not run.
 UNIT_RESULT=""
 CHECK_RESULT=""
+CHECK_LOG=""         # installcheck's output, kept for the recap at exit
 FUZZ_RESULT=""
 MODEL_RESULT=""
 
@@ -141,15 +143,38 @@ tail_files() {
 	done
 }
 
-# Why installcheck failed: regression diffs, pg_regress and TAP logs.
+# The TAP files that failed, by base name (020_failover_kill9), read from
+# prove's "Test Summary Report" in the saved installcheck output.
+failed_tap_tests() {
+	[[ -f $CHECK_LOG ]] || return 0
+	sed -n '/^Test Summary Report/,$p' "$CHECK_LOG" |
+		sed -nE 's|^[^ ]*/([0-9]+_[A-Za-z0-9_]+)\.pl .*|\1|p' | sort -u
+}
+
+# Why installcheck failed: regression diffs, pg_regress logs, and the logs of
+# the failing TAP files only (all of them would push the reason out of sight).
 print_failure_logs() {
+	local t
 	if [[ -f $WORKDIR/regression.diffs ]]; then
 		echo "----- $WORKDIR/regression.diffs"
 		cat "$WORKDIR/regression.diffs"
 	fi
 	# pg_regress writes initdb.log/postmaster.log to log/ (some versions to
 	# the temp instance's log/); TAP tests write regress_log_* and node logs.
-	tail_files "$WORKDIR"/log/* "$WORKDIR"/tmp_regress/log/* "$WORKDIR"/tmp_check/log/*
+	tail_files "$WORKDIR"/log/* "$WORKDIR"/tmp_regress/log/*
+	for t in $(failed_tap_tests); do
+		tail_files "$WORKDIR"/tmp_check/log/*"$t"*
+	done
+}
+
+# A short recap of an installcheck failure, printed last so that a CI view
+# which keeps only the tail of the output still shows what failed.
+print_check_recap() {
+	[[ $CHECK_RESULT == fail && -f $CHECK_LOG ]] || return 0
+	echo "----- regress+TAP failure recap (full output above)"
+	grep -E '\.\.\. FAILED|^not ok ' "$CHECK_LOG" | head -n 20 || true
+	grep -E '^# +(Failed test|at |got:|expected:|Looks like)' "$CHECK_LOG" | head -n 40 || true
+	sed -n '/^Test Summary Report/,$p' "$CHECK_LOG" | head -n 30
 }
 
 # EXIT trap: stop servers, remove the scratch copy, print the summary line.
@@ -167,6 +192,8 @@ finish() {
 			rm -rf -- "$SCRATCH"
 		fi
 	fi
+	print_check_recap
+	rm -f -- "$CHECK_LOG"
 	# A suite that never ran (early error) counts as failed.
 	for r in "$UNIT_RESULT" "$CHECK_RESULT" "$FUZZ_RESULT" "$MODEL_RESULT"; do
 		if [[ $r == pass ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
@@ -226,7 +253,8 @@ if ((build_ok)); then
 	check_args=("${MAKE_ARGS[@]}")
 	if [[ -n $PROVE_TESTS ]]; then check_args+=("PROVE_TESTS=$PROVE_TESTS"); fi
 	iqf_log "suite regress+TAP: make installcheck ${check_args[*]}"
-	if as_test_user make "${check_args[@]}" installcheck; then
+	CHECK_LOG=$(mktemp /tmp/iqf-check.XXXXXX)
+	if as_test_user make "${check_args[@]}" installcheck 2>&1 | tee "$CHECK_LOG"; then
 		CHECK_RESULT=pass
 	else
 		CHECK_RESULT=fail
