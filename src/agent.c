@@ -86,6 +86,8 @@ typedef struct AgentPeer
 	int64		lease_sent_at;	/* latest LEASE sent */
 	uint64		granted_term;
 	bool		voted;			/* granted in the current campaign round */
+	char		answer[32];		/* its last answer in this round: a refusal
+								 * (verdict name), "error", or "" */
 	bool		is_self;		/* this node: asked only for its real vote,
 								 * which detaches it (R17) in a backend */
 } AgentPeer;
@@ -109,6 +111,8 @@ static int	round_listed_votes = 0; /* granted as standby by standbys listed
 									 * in synchronous_standby_names (R16) */
 static int	round_listed_needed = 0;
 static char round_sync_names[IQF_SYNC_SET_LEN];
+static char last_round_failure[512];	/* the last election_failed detail,
+										 * without its term: not repeated */
 static bool promoting = false;
 static bool was_fenced = true;
 static bool lost_reported = false;
@@ -549,7 +553,10 @@ start_round(int kind, uint64 term, int64 now)
 	round_votes = 0;
 	round_listed_votes = 0;
 	for (i = 0; i < IQF_MAX_NODES; i++)
+	{
 		peers[i].voted = false;
+		peers[i].answer[0] = '\0';
+	}
 
 	/*
 	 * R16: under synchronous replication, m - k + 1 votes given as standby by
@@ -623,6 +630,46 @@ promote(const IqfDurable *d, int64 now)
 	next_promote_signal = now + PROMOTE_RESIGNAL_MS * 1000;
 }
 
+/*
+ * An election round ended without a majority: say why, voter by voter (the
+ * refusal each gave, or that it did not answer).  The same outcome in the
+ * next rounds of a long outage is not repeated.
+ */
+static void
+report_round_failure(int quorum)
+{
+	StringInfoData why;
+	int			i;
+
+	initStringInfo(&why);
+	appendStringInfo(&why, "%d of %d votes (%d of %d standby votes needed);",
+					 round_votes, quorum, round_listed_votes, round_listed_needed);
+	for (i = 0; i < IQF_MAX_NODES; i++)
+	{
+		const AgentPeer *ap = &peers[i];
+
+		if (!ap->in_use || (ap->is_self && round_kind == KIND_PREVOTE))
+			continue;
+		if (ap->voted)
+			appendStringInfo(&why, " %s: granted", ap->p.name);
+		else if (ap->answer[0])
+			appendStringInfo(&why, " %s: %s", ap->p.name, ap->answer);
+		else if (ap->p.state == IQF_PEER_DOWN)
+			appendStringInfo(&why, " %s: unreachable (%s)", ap->p.name,
+							 iqf_peer_probe_name(ap->p.probe));
+		else
+			appendStringInfo(&why, " %s: no answer", ap->p.name);
+	}
+	if (strcmp(why.data, last_round_failure) != 0)
+	{
+		strlcpy(last_round_failure, why.data, sizeof(last_round_failure));
+		iqf_state_add_event("election_failed", "%s of term " UINT64_FORMAT " failed: %s",
+							round_kind == KIND_PREVOTE ? "pre-vote" : "election",
+							round_term, why.data);
+	}
+	pfree(why.data);
+}
+
 static void
 campaign(const IqfDurable *d, int64 now)
 {
@@ -649,6 +696,7 @@ campaign(const IqfDurable *d, int64 now)
 	if (now >= round_deadline)
 	{
 		/* no majority: back off a little, with jitter against duels */
+		report_round_failure(quorum);
 		round_kind = 0;
 		next_campaign_at = now + (int64) (lease_interval_ms() + random() % (2 * lease_interval_ms())) * 1000;
 		set_phase("primary_lost");
@@ -791,6 +839,9 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 		PQclear(res);
 		return;
 	}
+	if (ap != NULL && !ok && kind == round_kind &&
+		(kind == KIND_PREVOTE || kind == KIND_VOTE))
+		strlcpy(ap->answer, "error", sizeof(ap->answer));
 	if (ap == NULL || !ok)
 	{
 		PQclear(res);
@@ -818,7 +869,9 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 			ap->voted = true;
 			count_vote(p->name, strcmp(PQgetvalue(res, 0, 4), "t") == 0);
 		}
-		else if (term > d->term && strcmp(PQgetvalue(res, 0, 3), "primary_holds_term") != 0)
+		else
+			strlcpy(ap->answer, PQgetvalue(res, 0, 3), sizeof(ap->answer));
+		if (!granted && term > d->term && strcmp(PQgetvalue(res, 0, 3), "primary_holds_term") != 0)
 		{
 			/*
 			 * R10: a voter is in a newer term than ours: adopt it (no vote),
