@@ -153,15 +153,22 @@ iqf_failover_dead_accept(const IqfVoter *voter, uint64_t term, const char *prima
 
 /*
  * R15: a certificate lifts the lease wait only while it is about the
- * primary of our term, no newer incarnation of it was granted since, and
- * we have run for failover_timeout (grants made before our own start, which
- * we forgot, have expired by then).
+ * primary of our term, or we have only adopted a newer term since, with no
+ * vote (so no grant: a candidate's refusal, R10); no newer incarnation of it
+ * was granted since; and we have run for failover_timeout (grants made
+ * before our own start, which we forgot, have expired by then).
  */
 bool
 iqf_failover_cert_usable(const IqfVoter *voter, const IqfFailoverConfig *cfg)
 {
-	if (!voter->cert || voter->cert_term != voter->term ||
-		!same(voter->cert_primary, voter->voted_for))
+	if (!voter->cert)
+		return false;
+	if (voter->cert_term == voter->term)
+	{
+		if (!same(voter->cert_primary, voter->voted_for))
+			return false;
+	}
+	else if (voter->cert_term > voter->term || voter->voted_for[0] != '\0')
 		return false;
 	if (voter->max_inc_known && same(voter->granted_to, voter->cert_primary) &&
 		voter->cert_inc < voter->max_inc)

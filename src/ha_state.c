@@ -176,13 +176,17 @@ iqf_ha_save_durable(const IqfDurable *d)
 
 /*
  * Make `d` this node's durable state: written first (this node as owner),
- * then published in shared memory.  A change of term or vote drops the
- * death certificate (R15).  Caller holds the HA lock exclusively.
+ * then published in shared memory.  A new vote drops the death certificate
+ * (R15); a newer term adopted with no vote keeps it (no grant was made).
+ * Caller holds the HA lock exclusively.
  */
 void
 iqf_ha_set_durable(IqfDurable *d)
 {
-	if (d->term != iqf_ha->durable.term || strcmp(d->voted_for, iqf_ha->durable.voted_for) != 0)
+	bool		adopted_only = d->term > iqf_ha->durable.term && d->voted_for[0] == '\0';
+
+	if (!adopted_only &&
+		(d->term != iqf_ha->durable.term || strcmp(d->voted_for, iqf_ha->durable.voted_for) != 0))
 		iqf_ha->cert = false;
 	iqf_node_name(d->owner, sizeof(d->owner));
 	iqf_ha_save_durable(d);

@@ -116,6 +116,10 @@
  *     granted within failover_timeout steps down (gsn).
  *  S14 A node's grant to itself (lease self-grant, self-vote) does not restart
  *     its own R12 wait (R12: only grants to other nodes count).
+ *  S15 Pre-votes are not modelled as messages (they change no durable state
+ *     but this): a standby may at any time adopt the newer term of a node it
+ *     reaches, with no vote, as when a pre-vote is refused in that term
+ *     (R10).  It keeps its death certificate: it granted nothing (R15).
  */
 
 #define NV 4            /* voters */
@@ -620,6 +624,13 @@ inline tick(slow) {
 	:: d_step { !calm && CANCONT(i) && VREQ(i, v) -> \
 		vote_at_voter(i, v); vote_reply(i, v); check_a() }
 
+/* standby i: a pre-vote refused in x's newer term; i adopts it with no vote
+ * and keeps its certificate (S15) */
+#define ADOPT_OPT(i, x) \
+	:: d_step { !calm && (x) != (i) && up[i] && inrec[i] && cand[i] == 0 && up[x] && LK(i, x) && \
+		term[x] > term[i] -> term[i] = term[x]; voted[i] = NONE; \
+		printf("MSC: ADOPT node %d term %d of node %d (pre-vote refused)\n", i, term[i], x); check_a() }
+
 inline stepdown(i) {
 	printf("MSC: STEP DOWN node %d\n", i);
 	term[i] = term[i] + 1; voted[i] = NONE; DROPLEASE(i); NLA0(i)
@@ -671,6 +682,10 @@ proctype Node(byte i)
 	:: d_step { !calm && up[i] && inrec[i] && CONN(i) && lsn[i] < lsn[upstr[i]] -> receive(i); check_a() }
 	/* standby: campaign (R10) and VOTE requests */
 	:: d_step { !calm && CANSTART(i) -> campaign_start(i); check_a() }
+	ADOPT_OPT(i, 0)
+	ADOPT_OPT(i, 1)
+	ADOPT_OPT(i, 2)
+	ADOPT_OPT(i, 3)
 	VOTE_OPT(i, 0)
 	VOTE_OPT(i, 1)
 	VOTE_OPT(i, 2)

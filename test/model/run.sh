@@ -22,7 +22,7 @@
 #
 # Environment:
 #   IQF_MODEL_JOBS=N    parallel runs (default: number of CPUs, at most 2)
-#   IQF_MODEL_MEMLIM=MB pan memory limit per run (default 4096)
+#   IQF_MODEL_MEMLIM=MB pan memory limit per run (default 8192)
 #   IQF_MODEL_TRAILS=1  print each counterexample as its event sequence
 #   IQF_MODEL_SHORTEST=1  look for the shortest counterexample (pan -i; slower)
 #   IQF_MODEL_KEEP=1    keep the scratch dir (path printed) with trails and logs
@@ -30,7 +30,7 @@ set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MODEL=$HERE/failover.pml
-MEMLIM=${IQF_MODEL_MEMLIM:-4096}
+MEMLIM=${IQF_MODEL_MEMLIM:-8192}
 DEPTH=10000
 HASH=-w25          # 2^25 hash slots (256 MB), fits the largest run
 TIMEOUT=900        # seconds, per run (a guard; the slowest run takes ~1 min)

@@ -1011,6 +1011,19 @@ dead_cases(void)
 	ok(!iqf_failover_cert_usable(&u, &cfg),
 	   "dead: a certificate for another term or another node is ignored (held for another term: unusable)");
 	u = cert_holder();
+	u.term = 6;
+	u.voted_for[0] = '\0';
+	u.since_grant_us = MS(1);
+	ok(iqf_failover_cert_usable(&u, &cfg) && iqf_failover_primary_lost(&u, &cfg),
+	   "dead: a certificate survives a newer term adopted without a vote (usable)");
+	set_name(u.voted_for, "s1");
+	ok(!iqf_failover_cert_usable(&u, &cfg) && !iqf_failover_primary_lost(&u, &cfg),
+	   "dead: a certificate survives a newer term adopted without a vote (void once it votes in it)");
+	u = cert_holder();
+	u.cert_term = 6;
+	ok(!iqf_failover_cert_usable(&u, &cfg),
+	   "dead: a certificate for another term or another node is ignored (held for a newer term: unusable)");
+	u = cert_holder();
 	set_name(u.cert_primary, "s1");
 	ok(!iqf_failover_cert_usable(&u, &cfg),
 	   "dead: a certificate for another term or another node is ignored (held for another node: unusable)");
