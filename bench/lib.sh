@@ -21,23 +21,15 @@ cpu_busy() {  # percent of all CPUs busy over one second (anyone's work)
 		printf "%d", (t > 0 ? 100 * (t - idle) / t : 0) }'
 }
 
+# shellcheck source=scripts/deps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/deps.sh"   # iqf_server_user
+
 # bench_srv_user: set SRV_USER, the OS user the servers run as.  PostgreSQL
-# refuses to run as root: as root, IQF_USER, else postgres, else iqf (created
-# as a system user if missing); otherwise the current user.
+# refuses to run as root: as root, the user iqf_server_user picks (IQF_USER,
+# else postgres, else iqf, created if missing); otherwise the current user.
 bench_srv_user() {
 	if ((AS_ROOT)); then
-		if [[ -n ${IQF_USER:-} ]]; then
-			SRV_USER=$IQF_USER
-		elif getent passwd postgres >/dev/null; then
-			SRV_USER=postgres
-		else
-			SRV_USER=iqf
-		fi
-		[[ $SRV_USER != root ]] || lib_die "IQF_USER must not be root"
-		if ! getent passwd "$SRV_USER" >/dev/null; then
-			say "creating system user $SRV_USER"
-			useradd --system --no-create-home --shell /usr/sbin/nologin "$SRV_USER"
-		fi
+		SRV_USER=$(iqf_server_user IQF_USER) || exit 2
 	else
 		SRV_USER=$(id -un)
 	fi

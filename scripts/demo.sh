@@ -313,18 +313,7 @@ print_keep_help() {
 # Pick the unprivileged server user when started as root (create iqf if needed).
 setup_user() {
 	((AS_ROOT)) || return 0
-	if [[ -n ${DEMO_USER:-} ]]; then
-		RUN_USER=$DEMO_USER
-	elif getent passwd postgres >/dev/null; then
-		RUN_USER=postgres
-	else
-		RUN_USER=iqf
-	fi
-	[[ $RUN_USER != root ]] || die "DEMO_USER must not be root (PostgreSQL refuses to run as root)"
-	if ! getent passwd "$RUN_USER" >/dev/null; then
-		iqf_log "creating system user $RUN_USER"
-		useradd --system --create-home --shell /bin/bash "$RUN_USER"
-	fi
+	RUN_USER=$(iqf_server_user DEMO_USER) || exit 1
 }
 
 # Build in place (or in a copy if the tree is not writable), install as root.

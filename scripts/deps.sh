@@ -53,6 +53,27 @@ iqf_as_root() {
 	fi
 }
 
+# iqf_server_user VAR: print the unprivileged user that runs the servers when
+# started as root (PostgreSQL refuses to run as root): the value of the
+# environment variable VAR if set, else postgres if it exists, else iqf.  A
+# missing user is created as a system user (messages go to stderr).  Fails
+# for root.  The test suite, the demo and the benchmarks all pick it here.
+iqf_server_user() {
+	local user=${!1:-}
+	if [[ -z $user ]]; then
+		if getent passwd postgres >/dev/null; then user=postgres; else user=iqf; fi
+	fi
+	if [[ $user == root ]]; then
+		echo "error: $1 must not be root (PostgreSQL refuses to run as root)" >&2
+		return 1
+	fi
+	if ! getent passwd "$user" >/dev/null; then
+		iqf_log "creating system user $user" >&2
+		useradd --system --create-home --shell /bin/bash "$user" >&2 || return 1
+	fi
+	printf '%s\n' "$user"
+}
+
 # True when the package is fully installed ("install ok installed").
 iqf_pkg_installed() {
 	local status

@@ -69,21 +69,7 @@ as_test_user() {
 
 # Pick (and create if needed) the unprivileged user, and a HOME for it.
 setup_test_user() {
-	if [[ -n ${IQF_USER:-} ]]; then
-		TEST_USER=$IQF_USER
-	elif getent passwd postgres >/dev/null; then
-		TEST_USER=postgres
-	else
-		TEST_USER=iqf
-	fi
-	if [[ $TEST_USER == root ]]; then
-		echo "error: IQF_USER must not be root (PostgreSQL refuses to run as root)" >&2
-		return 1
-	fi
-	if ! getent passwd "$TEST_USER" >/dev/null; then
-		iqf_log "creating system user $TEST_USER"
-		useradd --system --create-home --shell /bin/bash "$TEST_USER"
-	fi
+	TEST_USER=$(iqf_server_user IQF_USER) || return 1
 	TEST_HOME=$(getent passwd "$TEST_USER" | cut -d: -f6)
 	if [[ -z $TEST_HOME ]] || ! runuser -u "$TEST_USER" -- test -w "$TEST_HOME"; then
 		TEST_HOME=$SCRATCH  # no usable home: the scratch dir will do
