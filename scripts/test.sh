@@ -129,12 +129,16 @@ tail_files() {
 	done
 }
 
-# The TAP files that failed, by base name (020_failover_kill9), read from
-# prove's "Test Summary Report" in the saved installcheck output.
-failed_tap_tests() {
+# prove's "Test Summary Report" (it lists the failed TAP files and tests) in
+# the saved installcheck output.
+tap_summary() {
 	[[ -f $CHECK_LOG ]] || return 0
-	sed -n '/^Test Summary Report/,$p' "$CHECK_LOG" |
-		sed -nE 's|^[^ ]*/([0-9]+_[A-Za-z0-9_]+)\.pl .*|\1|p' | sort -u
+	sed -n '/^Test Summary Report/,$p' "$CHECK_LOG"
+}
+
+# The TAP files that failed, by base name (020_failover_kill9).
+failed_tap_tests() {
+	tap_summary | sed -nE 's|^[^ ]*/([0-9]+_[A-Za-z0-9_]+)\.pl .*|\1|p' | sort -u
 }
 
 # Why installcheck failed: regression diffs, pg_regress logs, and the logs of
@@ -160,7 +164,7 @@ print_check_recap() {
 	echo "----- regress+TAP failure recap (full output above)"
 	grep -E '\.\.\. FAILED|^not ok ' "$CHECK_LOG" | head -n 20 || true
 	grep -E '^# +(Failed test|at |got:|expected:|Looks like)' "$CHECK_LOG" | head -n 40 || true
-	sed -n '/^Test Summary Report/,$p' "$CHECK_LOG" | head -n 30
+	tap_summary | head -n 30
 }
 
 # EXIT trap: stop servers, remove the scratch copy, print the summary line.

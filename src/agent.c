@@ -839,11 +839,10 @@ take_results(IqfPeer *p, AgentPeer *ap, const IqfDurable *d)
 		PQclear(res);
 		return;
 	}
-	if (ap != NULL && !ok && kind == round_kind &&
-		(kind == KIND_PREVOTE || kind == KIND_VOTE))
-		strlcpy(ap->answer, "error", sizeof(ap->answer));
 	if (ap == NULL || !ok)
 	{
+		if (ap != NULL && kind == round_kind && (kind == KIND_PREVOTE || kind == KIND_VOTE))
+			strlcpy(ap->answer, "error", sizeof(ap->answer));
 		PQclear(res);
 		return;
 	}
