@@ -15,10 +15,19 @@
  *	  write that got past the first two (a function, a trigger, a lease that
  *	  expired mid-transaction) is rolled back instead of committed.
  *
- * Limits (see README): nextval() writes WAL without a transaction ID and is
- * not stopped; a backend frozen between the pre-commit check and its commit
- * record can finish that one commit when it resumes (under synchronous
- * replication it can never be acknowledged).
+ * Two-phase commit: PREPARE TRANSACTION is checked like a commit, and
+ * COMMIT PREPARED (whose statement has no transaction ID of its own) is
+ * refused on a fenced node and checked again after its commit.  ROLLBACK
+ * PREPARED and ALTER SYSTEM (no WAL) stay allowed, so that an operator can
+ * clean up and repair a fenced node.
+ *
+ * What a fenced node still writes (doc/failover.md): WAL without a commit
+ * record (nextval() advances sequences, pruning and hint-bit pages, CHECKPOINT,
+ * non-transactional logical messages), and a commit record with no data
+ * change for a transaction whose only act was NOTIFY (PreCommit_Notify
+ * assigns its transaction ID after the pre-commit check).  A backend frozen
+ * between the pre-commit check and its commit record can finish that one
+ * commit when it resumes (it is not acknowledged if the lease ended).
  *
  * iqf_fence_terminate_writers() ends the sessions that are inside a write
  * transaction when a node fences itself (SIGTERM, as pg_terminate_backend:
@@ -116,6 +125,8 @@ utility_is_harmless(Node *stmt)
 		case T_CallStmt:
 		case T_DoStmt:
 		case T_CheckPointStmt:
+			/* writes postgresql.auto.conf, no WAL: lets an operator repair a fenced node */
+		case T_AlterSystemStmt:
 			return true;
 		case T_CopyStmt:
 			return !((CopyStmt *) stmt)->is_from;
@@ -124,13 +135,33 @@ utility_is_harmless(Node *stmt)
 	}
 }
 
+/*
+ * COMMIT PREPARED writes the commit record of a transaction prepared
+ * earlier (perhaps before this node was fenced), inside a statement that
+ * has no transaction ID of its own: the pre-commit check never sees it.
+ */
+static bool
+is_commit_prepared(Node *stmt)
+{
+	return IsA(stmt, TransactionStmt) &&
+		((TransactionStmt *) stmt)->kind == TRANS_STMT_COMMIT_PREPARED;
+}
+
+/* the current statement is a COMMIT PREPARED that passed its check */
+static bool commit_prepared_checked = false;
+
 static void
 iqf_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 					ProcessUtilityContext context, ParamListInfo params,
 					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	if (!utility_is_harmless(pstmt->utilityStmt) && !iqf_ha_writes_allowed())
+	bool		commit_prepared = is_commit_prepared(pstmt->utilityStmt);
+
+	if ((commit_prepared || !utility_is_harmless(pstmt->utilityStmt)) &&
+		!iqf_ha_writes_allowed())
 		refuse();
+	if (commit_prepared)
+		commit_prepared_checked = true;
 
 	if (prev_process_utility)
 		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
@@ -175,15 +206,28 @@ iqf_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT)
 	{
-		if (xact_wrote)
+		if (xact_wrote || commit_prepared_checked)
 			check_after_commit();
 		xact_wrote = false;
+		commit_prepared_checked = false;
 		return;
 	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
 	{
 		xact_wrote = false;
+		commit_prepared_checked = false;
+		return;
+	}
+
+	/*
+	 * PREPARE TRANSACTION is checked like a commit: a prepared transaction
+	 * is one COMMIT PREPARED away from committed, by anybody, later.
+	 */
+	if (event == XACT_EVENT_PRE_PREPARE)
+	{
+		if (TransactionIdIsValid(GetTopTransactionIdIfAny()) && !iqf_ha_writes_allowed())
+			refuse();
 		return;
 	}
 	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT)

@@ -437,8 +437,19 @@ iqf_sql_lease(PG_FUNCTION_ARGS)
 	a.registry = text_to_cstring(PG_GETARG_TEXT_PP(7));
 	a.registry_version = (uint64) PG_GETARG_INT64(8);
 
-	verdict = iqf_ha_handle_lease(&a, &term);
 	iqf_node_name(self, sizeof(self));
+
+	/*
+	 * A node's own lease is granted in-process by its agent, never through
+	 * SQL: a LEASE naming this node, received over a connection, would make
+	 * this node vote for itself in the term of the caller's choosing.
+	 */
+	if (strcmp(a.primary, self) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a lease naming this node (\"%s\") as primary is not accepted from a connection", self),
+				 errdetail("A node grants its own lease in-process; other nodes send theirs.")));
+	verdict = iqf_ha_handle_lease(&a, &term);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
@@ -624,14 +635,69 @@ check_node_args(const char *name, const char *kind, const char *conninfo)
 	PQconninfoFree(opts);
 }
 
-static void
-require_registry_writer(void)
+/*
+ * Membership and pause change only on the primary that holds the write
+ * lease (or on a primary of a cluster without a lease, fewer than three
+ * voters, that was never superseded).  On a standby or a witness the change
+ * would be overwritten by the next lease; on a deposed or lease-less
+ * primary it could lift fencing (a registry of fewer than three voters
+ * switches enforcement off).
+ */
+/* This node's durable vote makes it the leader of its term (or term 0). */
+static bool
+leads_own_term(void)
 {
-	if (RecoveryInProgress())
+	char		self[IQF_NODE_NAME_LEN];
+	bool		leads;
+
+	iqf_node_name(self, sizeof(self));
+	LWLockAcquire(iqf_ha->lock, LW_SHARED);
+	leads = strcmp(iqf_ha->durable.voted_for, self) == 0 ||
+		(iqf_ha->durable.term == 0 && iqf_ha->durable.voted_for[0] == '\0');
+	LWLockRelease(iqf_ha->lock);
+	return leads && pg_atomic_read_u32(&iqf_ha->superseded) == 0;
+}
+
+static void
+require_lease_holder(const char *what)
+{
+	if (RecoveryInProgress() || iqf_ha_is_witness())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cluster membership can only be changed on the primary"),
+				 errmsg("%s can only be changed on the primary", what),
 				 errhint("Run this on the primary; it reaches the standbys and the witness with its next lease.")));
+	if (pg_atomic_read_u32(&iqf_ha->superseded) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot be changed on a superseded primary", what),
+				 errdetail("A newer primary exists (term " UINT64_FORMAT ").", iqf_ha->superseded_by_term),
+				 errhint("Run this on the current primary; see innoquim_failover.failover on any node.")));
+	/*
+	 * A primary that leads its term and is taking up its lease (as right
+	 * after the registry first reaches three voters) gets it within a lease
+	 * round or two: wait for it, up to failover_timeout, rather than fail.
+	 */
+	if (!iqf_ha_is_lease_holder() && leads_own_term())
+	{
+		IqfFailoverConfig cfg;
+		int64		deadline;
+
+		iqf_ha_failover_config(&cfg);
+		deadline = iqf_mono_us() + cfg.failover_timeout_us;
+		while (!iqf_ha_is_lease_holder() && leads_own_term() && iqf_mono_us() < deadline)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	if (!iqf_ha_is_lease_holder())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot be changed on a primary without a write lease", what),
+				 errdetail("This node is fenced: a majority of voters has not renewed its lease."),
+				 errhint("Run this on the primary that holds the lease.  If a majority of the voters is lost for good, see innoquim_failover.break_glass().")));
 }
 
 static void
@@ -662,7 +728,7 @@ iqf_sql_register_node(PG_FUNCTION_ARGS)
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	iqf_ha_require();
 	check_node_args(name, kind, conninfo);
-	require_registry_writer();
+	require_lease_holder("cluster membership");
 
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	d = iqf_ha->durable;
@@ -703,13 +769,30 @@ iqf_sql_unregister_node(PG_FUNCTION_ARGS)
 	require_args(fcinfo, 1, names);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	iqf_ha_require();
-	require_registry_writer();
+	require_lease_holder("cluster membership");
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	d = iqf_ha->durable;
 	for (i = 0; i < d.n_nodes; i++)
 	{
 		if (strcmp(d.nodes[i].name, name) == 0)
 		{
+			/*
+			 * Below three voters the lease is switched off everywhere.  A
+			 * voter that has not yet heard of the smaller registry (it
+			 * arrives with the next lease) could still elect a successor
+			 * with the others while this node writes without a lease: only
+			 * a paused cluster, where no voter votes, may shrink that far.
+			 */
+			if (iqf_failover_enabled_for(d.n_nodes) &&
+				!iqf_failover_enabled_for(d.n_nodes - 1) && !d.paused)
+			{
+				LWLockRelease(iqf_ha->lock);
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("unregistering node \"%s\" would leave fewer than three voters while failover is active", name),
+						 errdetail("With fewer than three voters the write lease is switched off; a voter that has not yet heard of the change could still elect another primary."),
+						 errhint("Run innoquim_failover.pause() first and wait until every node's failover view shows paused.")));
+			}
 			memmove(&d.nodes[i], &d.nodes[i + 1], sizeof(IqfRegistryNode) * (d.n_nodes - i - 1));
 			d.n_nodes--;
 			found = true;
@@ -766,11 +849,7 @@ set_paused(bool paused)
 	IqfDurable	d;
 
 	iqf_ha_require();
-	if (RecoveryInProgress() || iqf_ha_is_witness())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("failover can only be paused or resumed on the primary"),
-				 errhint("Run this on the primary; its leases carry the setting to every voter.")));
+	require_lease_holder("the failover pause");
 	LWLockAcquire(iqf_ha->lock, LW_EXCLUSIVE);
 	d = iqf_ha->durable;
 	d.paused = paused;

@@ -294,12 +294,14 @@ iqf_ha_shmem_init(void)
 	}
 
 	/*
-	 * A data node that is part of a cluster with automatic failover starts
-	 * with the lease enforced and no lease: if it comes up as a primary it
-	 * is fenced until a majority of voters grants it a lease, so a former
-	 * primary that restarts after a failover never accepts a write.
+	 * A data node that is part of a cluster of three or more voters starts
+	 * with the lease enforced and no lease, whatever its auto_failover
+	 * setting (the lease is the cluster's, and the agent enforces it the
+	 * same way): if it comes up as a primary it is fenced until a majority
+	 * of voters grants it a lease, so a former primary that restarts after
+	 * a failover never accepts a write.
 	 */
-	if (iqf_auto_failover && !iqf_ha_is_witness() &&
+	if (!iqf_ha_is_witness() &&
 		iqf_failover_enabled_for(iqf_ha_voter_count(&iqf_ha->durable)))
 		pg_atomic_write_u32(&iqf_ha->enforce, 1);
 	/* the restart counts as a grant: never vote right after starting (R12) */
@@ -343,13 +345,35 @@ iqf_ha_is_witness(void)
 bool
 iqf_ha_writes_allowed(void)
 {
-	if (iqf_ha == NULL || pg_atomic_read_u32(&iqf_ha->enforce) == 0)
+	if (iqf_ha == NULL || RecoveryInProgress())
 		return true;
-	if (RecoveryInProgress())
-		return true;
+
+	/*
+	 * Superseded wins over everything, enforcement included: a node that
+	 * learnt of a newer term never writes again, whatever its registry says
+	 * (a registry shrunk below three voters switches enforcement off).
+	 */
 	if (pg_atomic_read_u32(&iqf_ha->superseded) != 0)
 		return false;
+	if (pg_atomic_read_u32(&iqf_ha->enforce) == 0)
+		return true;
 	return iqf_mono_us() < (int64) pg_atomic_read_u64(&iqf_ha->lease_expiry_mono);
+}
+
+/*
+ * This node is the primary that holds the cluster's write lease, or a
+ * primary of a cluster without a lease (fewer than three voters) that was
+ * never superseded.  Membership and pause changes are accepted only here:
+ * anywhere else they could lift the fencing of a deposed node.
+ */
+bool
+iqf_ha_is_lease_holder(void)
+{
+	if (iqf_ha == NULL || RecoveryInProgress() || iqf_ha_is_witness())
+		return false;
+	if (pg_atomic_read_u32(&iqf_ha->superseded) != 0)
+		return false;
+	return iqf_ha_writes_allowed();
 }
 
 /* primary, standby, witness or fenced. */

@@ -114,6 +114,7 @@ extern void iqf_ha_registry_serialize(const IqfDurable *d, StringInfo out);
 extern bool iqf_ha_registry_parse(const char *text, IqfDurable *d);
 
 extern bool iqf_ha_writes_allowed(void);
+extern bool iqf_ha_is_lease_holder(void);
 extern bool iqf_ha_is_witness(void);
 extern const char *iqf_ha_role_name(bool in_recovery);
 
